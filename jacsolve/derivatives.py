@@ -10,7 +10,6 @@ partials of output i; for a scalar ``f`` it has shape (n,).
 from __future__ import annotations
 
 import warnings
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -18,10 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as K
-from ._jit import is_jitted, specialise, warn_if_python
+from ._jit import kernel_njit, record_for, specialise, warn_if_python
 from ._validate import (FunctionError, as_args, as_bounds, as_scale, as_vector,
                         call_kernel, evaluate_once)
 from .coloring import ColumnGroups, group_columns
+from .kernels import (all_finite, as_1d, jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
+                      jacobian_richardson_t, relative_steps)
 
 __all__ = ["jacobian", "jvp", "vjp", "hessian", "check_complex_step",
            "JacobianInfo", "ComplexStepCheck", "METHODS"]
@@ -70,10 +71,12 @@ class JacobianInfo:
         return f"JacobianInfo(method={self.method!r}, nfev={self.nfev}, error={err}{extra})"
 
 
-# Whether a numba fun returns a scalar, per fun and argument types (learned once).
-_returns_scalar: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _UNBOUNDED: dict = {}
 _ONES: dict = {}
+_EMPTY = np.empty(0)
+_EMPTY2 = np.empty((0, 0))
+BAD_X = -1   # driver status: x is not finite
+BAD_F0 = -2  # driver status: fun(x) is not finite
 
 
 def _unbounded(n: int):
@@ -84,7 +87,7 @@ def _unbounded(n: int):
 
 
 def _scale(x_scale, n):
-    if isinstance(x_scale, (float, int)) and x_scale == 1.0:
+    if x_scale is None or (type(x_scale) in (float, int) and x_scale == 1):
         s = _ONES.get(n)
         if s is None:
             s = _ONES[n] = np.ones(n)
@@ -92,41 +95,62 @@ def _scale(x_scale, n):
     return as_scale(x_scale, n)
 
 
-class _Problem:
-    """A validated (fun, x, args) with the value at x when it was needed."""
-    __slots__ = ("fun", "x", "args", "jitted", "f0", "scalar")
+def _vector(x, name="x"):
+    """Fast path for a float64 C-contiguous 1-D array; finiteness is checked later."""
+    if (type(x) is np.ndarray and x.ndim == 1 and x.dtype.char == "d"
+            and x.flags.c_contiguous and x.size):
+        return x
+    return as_vector(x, name, finite=False)
 
-    def __init__(self, fun, x, args, need_f0):
-        if not callable(fun):
-            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+
+def _check_x_finite(x):
+    if not np.all(np.isfinite(x)):
+        j = int(np.flatnonzero(~np.isfinite(x))[0])
+        raise ValueError(f"x must be finite; x[{j}] = {x[j]}")
+
+
+class _Problem:
+    """A validated (fun, x, args), with f(x) when it had to be evaluated in Python."""
+    __slots__ = ("fun", "x", "args", "record", "f0", "scalar")
+
+    def __init__(self, fun, x, args, need_f0=False):
         self.fun = fun
-        self.x = as_vector(x, "x")
-        self.args = as_args(args)
-        self.jitted = is_jitted(fun)
+        self.x = _vector(x)
+        self.args = args if type(args) is tuple else as_args(args)
+        self.record = rec = record_for(fun)
         self.f0 = None
-        self.scalar = None
-        if not self.jitted:
+        if not rec.jitted:
+            if not callable(fun):
+                raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+            _check_x_finite(self.x)
             warn_if_python(fun, stacklevel=4)
             self.f0, self.scalar = evaluate_once(fun, self.x, self.args)
-        else:
-            key = tuple(type(a) for a in self.args)
-            try:
-                known = _returns_scalar.setdefault(fun, {})
-            except TypeError:
-                known = {}
-            self.scalar = known.get(key)
-            if need_f0 or self.scalar is None:
-                self.f0, self.scalar = evaluate_once(fun, self.x, self.args)
-                known[key] = self.scalar
-        if self.f0 is not None and not np.all(np.isfinite(self.f0)):
-            i = int(np.flatnonzero(~np.isfinite(self.f0))[0])
-            raise ValueError(f"fun(x) is not finite: output {i} is {self.f0[i]}")
+            _check_f0(self.f0)
+            return
+        # whether fun returns a scalar depends on the argument types: learn it once
+        key = tuple(map(type, self.args)) if self.args else ()
+        self.scalar = rec.returns_scalar.get(key)
+        if need_f0 or self.scalar is None:
+            _check_x_finite(self.x)
+            self.f0, self.scalar = evaluate_once(fun, self.x, self.args)
+            _check_f0(self.f0)
+            rec.returns_scalar[key] = self.scalar
 
     def run(self, kernel, *a):
-        return call_kernel(specialise(kernel, self.fun), self.x, self.args, *a)
+        return call_kernel(specialise(kernel, self.fun, self.record), self.x, self.args, *a)
+
+
+def _check_f0(f0):
+    if not np.all(np.isfinite(f0)):
+        i = int(np.flatnonzero(~np.isfinite(f0))[0])
+        raise ValueError(f"fun(x) is not finite: output {i} is {f0[i]}")
 
 
 def _check_status(status, method):
+    if status == BAD_X:
+        raise ValueError("x must be finite")
+    if status == BAD_F0:
+        raise ValueError("fun(x) is not finite at the given x")
     if status == K.BAD_OUTPUT_SIZE:
         raise FunctionError("fun returned arrays of different lengths at different x; "
                             "its output length must not depend on x")
@@ -138,6 +162,64 @@ def _check_status(status, method):
     if status == K.NONFINITE:
         warnings.warn("fun returned inf or NaN on both sides of x for some variables; "
                       "their Jacobian entries are NaN", RuntimeWarning, stacklevel=3)
+
+
+@kernel_njit
+def _value_at(fun, x, args, f0):
+    """f0 if given (size > 0), else fun(x) as a 1-D array; and evaluations spent."""
+    if f0.size > 0:
+        return f0, 0
+    return as_1d(fun(x, *args)).copy(), 1
+
+
+# Drivers: one compiled call from Python does the finiteness check, the steps
+# and the kernel. Each returns (Jt, Et, status, nfev, h).
+@kernel_njit
+def _drive_forward(fun, x, args, f0, rel, scale, lower, upper):
+    if not all_finite(x):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
+    f0, nfev0 = _value_at(fun, x, args, f0)
+    if not all_finite(f0):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_F0, nfev0, x
+    h = relative_steps(x, rel, scale)
+    Jt, status, nfev = jacobian_forward_t(fun, x, args, f0, h, lower, upper)
+    return Jt, np.empty((0, 0)), status, nfev + nfev0, h
+
+
+@kernel_njit
+def _drive_central(fun, x, args, f0, rel, scale, lower, upper):
+    if not all_finite(x):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
+    h = relative_steps(x, rel, scale)
+    Jt, status, nfev = jacobian_central_t(fun, x, args, f0, h, lower, upper)
+    return Jt, np.empty((0, 0)), status, nfev, h
+
+
+@kernel_njit
+def _drive_complex(fun, x, args, f0, rel, scale, lower, upper):
+    if not all_finite(x):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
+    h = relative_steps(x, rel, scale)
+    Jt, status, nfev = jacobian_complex_t(fun, x, args, h)
+    return Jt, np.empty((0, 0)), status, nfev, h
+
+
+@kernel_njit
+def _drive_richardson(fun, x, args, f0, rel, scale, lower, upper):
+    if not all_finite(x):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
+    f0, nfev0 = _value_at(fun, x, args, f0)
+    if not all_finite(f0):
+        return np.empty((0, 0)), np.empty((0, 0)), BAD_F0, nfev0, x
+    h = relative_steps(x, rel, scale)
+    Jt, Et, status, nfev = jacobian_richardson_t(fun, x, args, f0, h, lower, upper)
+    return Jt, Et, status, nfev + nfev0, h
+
+
+_DRIVERS = {"forward": _drive_forward, "central": _drive_central,
+            "complex": _drive_complex, "richardson": _drive_richardson}
+_METHOD = {m: m for m in METHODS}
+_METHOD.update(_ALIASES)
 
 
 def jacobian(fun: Callable, x, *, args=(), method: str = "central",
@@ -200,51 +282,40 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
     >>> np.allclose(J, [[2.0, 1.0], [np.cos(1.0), 0.0]], rtol=1e-15)
     True
     """
-    method = canonical_method(method)
-    need_f0 = method in ("forward", "richardson") or sparsity is not None
-    prob = _Problem(fun, x, args, need_f0)
+    method = _METHOD.get(method) if type(method) is str else None
+    if method is None:
+        method = canonical_method(method)
+    prob = _Problem(fun, x, args, need_f0=sparsity is not None)
     n = prob.x.size
     rel = DEFAULT_REL_STEP[method] if rel_step is None else float(rel_step)
-    if not (np.isfinite(rel) and rel > 0):
+    if not (rel > 0 and rel < np.inf):
         raise ValueError(f"rel_step must be finite and positive, got {rel_step!r}")
     scale = _scale(x_scale, n)
     lower, upper = _unbounded(n) if bounds is None else as_bounds(bounds, prob.x)
-    xv = prob.x
-    if method == "complex":
-        h = K.complex_steps(xv, scale) if rel_step is None else K.relative_steps(xv, rel, scale)
-    else:
-        h = K.relative_steps(xv, rel, scale)
-
     if sparsity is not None:
-        return _sparse(prob, method, h, lower, upper, sparsity, full_output)
-
-    error = None
-    if method == "forward":
-        Jt, status, nfev = prob.run(K.jacobian_forward_t, prob.f0, h, lower, upper)
-    elif method == "central":
-        f0 = prob.f0 if prob.f0 is not None else _EMPTY
-        Jt, status, nfev = prob.run(K.jacobian_central_t, f0, h, lower, upper)
-    elif method == "complex":
-        Jt, status, nfev = prob.run(K.jacobian_complex_t, h)
-    else:
-        Jt, Et, status, nfev = prob.run(K.jacobian_richardson_t, prob.f0, h, lower, upper)
-        error = Et.T[0] if prob.scalar else Et.T
+        return _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output)
+    f0 = _EMPTY if prob.f0 is None else prob.f0
+    Jt, Et, status, nfev, h = prob.run(_DRIVERS[method], f0, rel, scale, lower, upper)
     _check_status(status, method)
     J = Jt.T[0] if prob.scalar else Jt.T
     if not full_output:
         return J
-    nfev += 0 if prob.f0 is None else 1
+    error = None
+    if method == "richardson":
+        error = Et.T[0] if prob.scalar else Et.T
+    if prob.f0 is not None and method in ("central", "complex"):
+        nfev += 1  # the evaluation at x that checked fun's output
+    elif prob.f0 is not None:
+        nfev += 1  # f(x) was evaluated in Python and handed to the kernel
     return J, JacobianInfo(int(nfev), method, h, error)
 
 
-_EMPTY = np.empty(0)
-
-
-def _sparse(prob, method, h, lower, upper, sparsity, full_output):
+def _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output):
     m, n = prob.f0.size, prob.x.size
     groups = group_columns(sparsity, shape=(m, n))
     g = (groups.cols, groups.cptr, groups.nz, groups.gptr, groups.row_of, groups.col_of,
          groups.nnz)
+    h = relative_steps(prob.x, rel, scale)
     if method == "forward":
         data, status, nfev = prob.run(K.sparse_forward, prob.f0, h, lower, upper, *g)
     elif method == "central":
@@ -298,7 +369,7 @@ def jvp(fun: Callable, x, v, *, args=(), method: str = "complex", rel_step=None)
     array([6., 2.])
     """
     method = canonical_method(method, ("complex", "central", "forward"))
-    prob = _Problem(fun, x, args, method == "forward")
+    prob = _Problem(fun, x, args, True)
     vv = as_vector(v, "v")
     if vv.size != prob.x.size:
         raise ValueError(f"v must have the shape of x, ({prob.x.size},), got ({vv.size},)")
@@ -376,17 +447,17 @@ def hessian(fun: Callable, x, *, args=(), method: str = "complex", rel_step=None
            [2., 0.]])
     """
     method = canonical_method(method, ("complex", "central"))
-    prob = _Problem(fun, x, args, False)
+    prob = _Problem(fun, x, args, True)
     if not prob.scalar and prob.f0 is not None and prob.f0.size != 1:
         raise ValueError(f"hessian needs a scalar-valued fun; fun returned {prob.f0.size} values")
     scale = _scale(x_scale, prob.x.size)
     if method == "complex":
         rel = EPS ** (1 / 3) if rel_step is None else float(rel_step)
-        hd = K.relative_steps(prob.x, rel, scale)
+        hd = relative_steps(prob.x, rel, scale)
         H, status, nfev = prob.run(K.hessian_complex, K.complex_steps(prob.x, scale), hd)
     else:
         rel = EPS ** 0.25 if rel_step is None else float(rel_step)
-        H, status, nfev = prob.run(K.hessian_central, K.relative_steps(prob.x, rel, scale))
+        H, status, nfev = prob.run(K.hessian_central, relative_steps(prob.x, rel, scale))
     if status == K.BAD_OUTPUT_SIZE:
         raise ValueError("hessian needs a scalar-valued fun (or a length-1 array)")
     _check_status(status, method)
