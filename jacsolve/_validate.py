@@ -149,4 +149,6 @@ def call_kernel(call, *a, name: str = "fun"):
             raise TypeError(_typing_message(exc, name)) from None
         if isinstance(exc, TypeError) and "fun must return" in str(exc):
             raise
+        if isinstance(exc, np.exceptions.ComplexWarning):  # raised when warnings are errors
+            raise TypeError(f"{name} discards the imaginary part of complex values") from None
         raise FunctionError(f"{name} raised {_describe(exc)} during evaluation") from exc

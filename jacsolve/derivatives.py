@@ -146,6 +146,15 @@ def _check_f0(f0):
         raise ValueError(f"fun(x) is not finite: output {i} is {f0[i]}")
 
 
+def _complex_hint(exc: TypeError, method: str) -> TypeError:
+    """A compile error under complex step usually means fun is not complex-safe."""
+    if method != "complex" or "complex" not in str(exc):
+        return exc
+    return TypeError(f"fun is not complex-safe: it cannot be evaluated at complex x, which "
+                     f"method={method!r} needs (allocate outputs with dtype=x.dtype, avoid "
+                     f"abs, min/max and comparisons on x), or use method='central'. {exc}")
+
+
 def _check_status(status, method):
     if status == BAD_X:
         raise ValueError("x must be finite")
@@ -295,7 +304,10 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
     if sparsity is not None:
         return _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output)
     f0 = _EMPTY if prob.f0 is None else prob.f0
-    Jt, Et, status, nfev, h = prob.run(_DRIVERS[method], f0, rel, scale, lower, upper)
+    try:
+        Jt, Et, status, nfev, h = prob.run(_DRIVERS[method], f0, rel, scale, lower, upper)
+    except TypeError as exc:
+        raise _complex_hint(exc, method) from None
     _check_status(status, method)
     J = Jt.T[0] if prob.scalar else Jt.T
     if not full_output:

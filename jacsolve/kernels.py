@@ -131,33 +131,85 @@ def store_imag(row, fc, h):
 
 
 @cached_njit
+def track_max_abs(fmag, a, b):
+    for i in range(fmag.size):
+        fmag[i] = max(fmag[i], abs(a[i]), abs(b[i]))
+
+
+@cached_njit
 def fill_nan(row):
     row[:] = np.nan
 
 
 @cached_njit
-def side_with_room(xj, hj, lower, upper, need):
-    """Direction (+1/-1) and step for a one-sided formula reaching x +- need*h.
-
-    Prefers forward; shrinks the step when neither side has room.
-    """
-    room_up = upper - xj
-    room_down = xj - lower
-    if need * hj <= room_up:
-        return 1.0, hj
-    if need * hj <= room_down:
-        return -1.0, hj
-    if room_up >= room_down:
-        return 1.0, room_up / need
-    return -1.0, room_down / need
+def overlaps(a, b):
+    """Whether two arrays share memory (fun may return a view of its input)."""
+    a0 = a.ctypes.data
+    b0 = b.ctypes.data
+    return a0 < b0 + b.size * b.itemsize and b0 < a0 + a.size * a.itemsize
 
 
 @cached_njit
-def ridders_tableau(D, levels, orders, ratio, value, error):
+def own(y, x):
+    """``y``, or a copy of it if it is a view of ``x`` (which the kernel is
+    about to change): ``fun`` may return a slice of its input."""
+    if overlaps(y, x):
+        return y.copy()
+    return y
+
+
+@cached_njit
+def stencil(attempt, xj, hj, lower, upper):
+    """Offsets (ok, d1, d2) of a difference stencil around xj within bounds.
+
+    attempt 0: central (+h, -h); 1: one-sided forward (+h, +2h); 2: one-sided
+    backward (-h, -2h). ok is False when that attempt would cross a bound; when
+    neither side has room for 2h, the roomier side's step shrinks to fit.
+    """
+    room_up = upper - xj
+    room_down = xj - lower
+    if attempt == 0:
+        return hj <= room_down and hj <= room_up, hj, -hj
+    if attempt == 1:
+        h = min(hj, 0.5 * room_up)
+        return h > 0.0 and (h == hj or room_up >= room_down), h, 2.0 * h
+    h = min(hj, 0.5 * room_down)
+    return h > 0.0, -h, -2.0 * h
+
+
+@cached_njit
+def store_stencil(row, f0, f1, f2, d1, d2, central):
+    """Derivative from values at offsets d1, d2 (actual steps taken).
+
+    Central: (f1 - f2) / (d1 - d2). One-sided: the second-order formula
+    through x, x+d1, x+d2.
+    """
+    if central:
+        store_quotient(row, f1, f2, d1 - d2)
+    else:
+        store_three_point(row, f0, f1, f2, d1, d2)
+
+
+@cached_njit
+def forward_step(attempt, xj, hj, lower, upper):
+    """Signed one-sided step: forward first, backward on attempt 1 or at a bound."""
+    room_up = upper - xj
+    room_down = xj - lower
+    forward = (attempt == 0) == (hj <= room_up or room_up >= room_down)
+    if forward:
+        return min(hj, room_up)
+    return -min(hj, room_down)
+
+
+@cached_njit
+def ridders_tableau(D, levels, orders, ratio, fmag, hmin, value, error):
     """Richardson extrapolation of the quotients ``D[k]`` taken at steps h0/ratio**k.
 
     ``orders[l]`` is the power of h removed at stage l. For every output the
     tableau entry with the smallest error estimate wins (Ridders' method).
+    The estimate adds the rounding error of a quotient at the smallest step
+    ``hmin`` (about eps*|f|/h, |f| <= ``fmag``), which the tableau
+    differences cannot see.
     """
     m = D.shape[1]
     T = np.empty((levels, levels))
@@ -178,14 +230,15 @@ def ridders_tableau(D, levels, orders, ratio, value, error):
             if abs(T[k, k] - T[k - 1, k - 1]) >= 2.0 * err:
                 break
         value[i] = best
-        # rounding in the result itself is a floor on any honest estimate
-        error[i] = err + 8.0 * EPS * abs(best)
+        error[i] = err + 8.0 * EPS * abs(best) + 2.0 * EPS * fmag[i] / hmin
 
 
 # --------------------------------------------------------------- dense kernels
 @kernel_njit
 def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
-    """Forward differences. ``f0 = fun(x)``; steps ``h``; returns (Jt, status, nfev)."""
+    """Forward differences. ``f0 = fun(x)``; steps ``h``; returns (Jt, status, nfev).
+
+    Steps backward at an upper bound, or when fun is inf/NaN ahead."""
     n = x.size
     m = f0.size
     Jt = np.empty((n, m))
@@ -194,13 +247,10 @@ def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
     nfev = 0
     for j in range(n):
         xj = x[j]
-        sign, hj = side_with_room(xj, h[j], lower[j], upper[j], 1.0)
         finite = False
         for attempt in range(2):
-            xw[j] = xj + sign * hj
-            if xw[j] < lower[j] or xw[j] > upper[j]:
-                break
-            fp = as_1d(fun(xw, *args))
+            xw[j] = xj + forward_step(attempt, xj, h[j], lower[j], upper[j])
+            fp = own(as_1d(fun(xw, *args)), xw)
             nfev += 1
             if fp.size != m:
                 return Jt, BAD_OUTPUT_SIZE, nfev
@@ -208,40 +258,11 @@ def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
                 store_quotient(Jt[j], fp, f0, xw[j] - xj)
                 finite = True
                 break
-            sign = -sign  # inf/NaN on this side: try the other one
         xw[j] = xj
         if not finite:
             fill_nan(Jt[j])
             status = NONFINITE
     return Jt, status, nfev
-
-
-@kernel_njit
-def _one_sided_column(fun, x, args, xw, j, f0, hj, lower, upper, row):
-    """Second-order one-sided column into ``row``; returns (ok, size, nfev).
-
-    size is -1 when fun's output length changed."""
-    xj = x[j]
-    sign, hj = side_with_room(xj, hj, lower[j], upper[j], 2.0)
-    nfev = 0
-    for attempt in range(2):
-        x2 = xj + 2.0 * sign * hj
-        if x2 < lower[j] or x2 > upper[j]:
-            break
-        xw[j] = xj + sign * hj
-        x1 = xw[j]
-        f1 = as_1d(fun(xw, *args))
-        xw[j] = x2
-        f2 = as_1d(fun(xw, *args))
-        xw[j] = xj
-        nfev += 2
-        if f1.size != row.size or f2.size != row.size:
-            return False, -1, nfev
-        if all_finite(f1) and all_finite(f2):
-            store_three_point(row, f0, f1, f2, x1 - xj, x2 - xj)
-            return True, row.size, nfev
-        sign = -sign  # inf/NaN on this side: try the other one
-    return False, row.size, nfev
 
 
 @kernel_njit
@@ -259,38 +280,32 @@ def jacobian_central_t(fun, x, args, f0, h, lower, upper):
     Jt = np.empty((n, 0))
     for j in range(n):
         xj = x[j]
-        hj = h[j]
-        central = xj - hj >= lower[j] and xj + hj <= upper[j]
-        if central:
-            xw[j] = xj + hj
-            xp = xw[j]
-            fp = as_1d(fun(xw, *args))
-            xw[j] = xj - hj
-            xm = xw[j]
-            fm = as_1d(fun(xw, *args))
+        done = False
+        for attempt in range(3):
+            ok, d1, d2 = stencil(attempt, xj, h[j], lower[j], upper[j])
+            if not ok:
+                continue
+            if attempt > 0 and f0.size == 0:
+                f0 = own(as_1d(fun(x, *args)), x)
+                nfev += 1
+            xw[j] = xj + d1
+            x1 = xw[j]
+            f1 = own(as_1d(fun(xw, *args)), xw)
+            xw[j] = xj + d2
+            x2 = xw[j]
+            f2 = own(as_1d(fun(xw, *args)), xw)
             xw[j] = xj
             nfev += 2
             if m < 0:
-                m = fp.size
+                m = f1.size
                 Jt = np.empty((n, m))
-            if fp.size != m or fm.size != m:
+            if f1.size != m or f2.size != m or (attempt > 0 and f0.size != m):
                 return Jt, BAD_OUTPUT_SIZE, nfev
-            if all_finite(fp) and all_finite(fm):
-                store_quotient(Jt[j], fp, fm, (xp - xj) + (xj - xm))
-                continue
-        if f0.size == 0:
-            f0 = as_1d(fun(x, *args)).copy()
-            nfev += 1
-        if m < 0:
-            m = f0.size
-            Jt = np.empty((n, m))
-        if f0.size != m:
-            return Jt, BAD_OUTPUT_SIZE, nfev
-        ok, size, k = _one_sided_column(fun, x, args, xw, j, f0, hj, lower, upper, Jt[j])
-        nfev += k
-        if size < 0:
-            return Jt, BAD_OUTPUT_SIZE, nfev
-        if not ok:
+            if all_finite(f1) and all_finite(f2):
+                store_stencil(Jt[j], f0, f1, f2, x1 - xj, x2 - xj, attempt == 0)
+                done = True
+                break
+        if not done:
             fill_nan(Jt[j])
             status = NONFINITE
     return Jt, status, nfev
@@ -309,7 +324,7 @@ def jacobian_complex_t(fun, x, args, h):
     Jt = np.empty((n, 0))
     for j in range(n):
         xc[j] = complex(x[j], h[j])
-        fc = as_1d(fun(xc, *args))
+        fc = own(as_1d(fun(xc, *args)), xc)
         xc[j] = complex(x[j], 0.0)
         if m < 0:
             m = fc.size
@@ -323,44 +338,12 @@ def jacobian_complex_t(fun, x, args, h):
 
 
 @kernel_njit
-def _ridders_quotient(fun, x, args, xw, j, f0, hj, sign, central, Drow):
-    """One difference quotient at step hj; returns (finite, size, nfev)."""
-    xj = x[j]
-    if central:
-        xw[j] = xj + hj
-        xp = xw[j]
-        fp = as_1d(fun(xw, *args))
-        xw[j] = xj - hj
-        xm = xw[j]
-        fm = as_1d(fun(xw, *args))
-        xw[j] = xj
-        if fp.size != Drow.size or fm.size != Drow.size:
-            return False, -1, 2
-        if not (all_finite(fp) and all_finite(fm)):
-            return False, Drow.size, 2
-        store_quotient(Drow, fp, fm, (xp - xj) + (xj - xm))
-        return True, Drow.size, 2
-    xw[j] = xj + sign * hj
-    x1 = xw[j]
-    f1 = as_1d(fun(xw, *args))
-    xw[j] = xj + 2.0 * sign * hj
-    x2 = xw[j]
-    f2 = as_1d(fun(xw, *args))
-    xw[j] = xj
-    if f1.size != Drow.size or f2.size != Drow.size:
-        return False, -1, 2
-    if not (all_finite(f1) and all_finite(f2)):
-        return False, Drow.size, 2
-    store_three_point(Drow, f0, f1, f2, x1 - xj, x2 - xj)
-    return True, Drow.size, 2
-
-
-@kernel_njit
 def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
     """Ridders-Richardson extrapolation of central differences.
 
     ``h`` are the initial (large) steps; each column uses up to 8 steps
-    shrinking by 1.6. Near a bound the one-sided second-order formula is
+    shrinking by 1.6 (the first shrinks further while fun overflows). Near a
+    bound, or next to inf/NaN, the one-sided second-order formula is
     extrapolated instead. Returns (Jt, Et, status, nfev) with ``Et`` the
     per-entry error estimate.
     """
@@ -369,6 +352,7 @@ def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
     Jt = np.empty((n, m))
     Et = np.empty((n, m))
     D = np.empty((RIDDERS_LEVELS, m))
+    fmag = np.empty(m)
     central_orders = np.arange(1, RIDDERS_LEVELS + 1) * 2.0
     onesided_orders = np.arange(2, RIDDERS_LEVELS + 2) * 1.0
     xw = x.copy()
@@ -377,37 +361,51 @@ def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
     for j in range(n):
         xj = x[j]
         hj = h[j]
-        sign = 1.0
-        central = xj - hj >= lower[j] and xj + hj <= upper[j]
-        if not central:
-            sign, hj = side_with_room(xj, hj, lower[j], upper[j], 2.0)
-        # the first step may overflow fun (exp at large x): shrink until finite
+        attempt = 0
         levels = 0
-        for attempt in range(30):
-            ok, size, k = _ridders_quotient(fun, x, args, xw, j, f0, hj, sign, central, D[0])
-            nfev += k
-            if size < 0:
+        for i in range(m):
+            fmag[i] = abs(f0[i])
+        # level 0 searches for a stencil and a step where fun is finite; the
+        # later levels shrink the step by the fixed ratio
+        for trial in range(30 + RIDDERS_LEVELS):
+            ok, d1, d2 = stencil(attempt, xj, hj, lower[j], upper[j])
+            if not ok:
+                if levels > 0 or attempt == 2:
+                    break
+                attempt += 1
+                continue
+            xw[j] = xj + d1
+            x1 = xw[j]
+            f1 = own(as_1d(fun(xw, *args)), xw)
+            xw[j] = xj + d2
+            x2 = xw[j]
+            f2 = own(as_1d(fun(xw, *args)), xw)
+            xw[j] = xj
+            nfev += 2
+            if f1.size != m or f2.size != m:
                 return Jt, Et, BAD_OUTPUT_SIZE, nfev
-            if ok:
-                levels = 1
+            if all_finite(f1) and all_finite(f2):
+                store_stencil(D[levels], f0, f1, f2, x1 - xj, x2 - xj, attempt == 0)
+                track_max_abs(fmag, f1, f2)
+                levels += 1
+                if levels == RIDDERS_LEVELS:
+                    break
+                hj /= RIDDERS_RATIO
+            elif levels > 0:
                 break
-            hj *= 0.25
+            elif attempt < 2:
+                attempt += 1
+            else:
+                attempt = 0
+                hj *= 0.25
         if levels == 0:
             fill_nan(Jt[j])
             fill_nan(Et[j])
             status = NONFINITE
             continue
-        for lev in range(1, RIDDERS_LEVELS):
-            hj /= RIDDERS_RATIO
-            ok, size, k = _ridders_quotient(fun, x, args, xw, j, f0, hj, sign, central, D[lev])
-            nfev += k
-            if size < 0:
-                return Jt, Et, BAD_OUTPUT_SIZE, nfev
-            if not ok:
-                break
-            levels += 1
-        orders = central_orders if central else onesided_orders
-        ridders_tableau(D, levels, orders, RIDDERS_RATIO, Jt[j], Et[j])
+        hmin = hj if levels == RIDDERS_LEVELS else hj * RIDDERS_RATIO
+        orders = central_orders if attempt == 0 else onesided_orders
+        ridders_tableau(D, levels, orders, RIDDERS_RATIO, fmag, hmin, Jt[j], Et[j])
     return Jt, Et, status, nfev
 
 
@@ -441,7 +439,7 @@ def jvp_complex(fun, x, args, v, h):
     xc = np.empty(x.size, dtype=np.complex128)
     for j in range(x.size):
         xc[j] = complex(x[j], h * v[j])
-    fc = as_1d(fun(xc, *args))
+    fc = own(as_1d(fun(xc, *args)), xc)
     out = np.empty(fc.size)
     if not is_complex_array(fc):
         return out, NOT_COMPLEX_SAFE, 1
@@ -456,7 +454,7 @@ def _complex_gradient(fun, xc, x, args, hc, g):
     for j in range(x.size):
         re = xc[j].real
         xc[j] = complex(re, hc[j])
-        fc = as_1d(fun(xc, *args))
+        fc = own(as_1d(fun(xc, *args)), xc)
         xc[j] = complex(re, 0.0)
         if fc.size != 1:
             return BAD_OUTPUT_SIZE
@@ -507,7 +505,7 @@ def _symmetrise(H):
 
 @kernel_njit
 def _scalar_at(fun, xw, args):
-    y = as_1d(fun(xw, *args))
+    y = own(as_1d(fun(xw, *args)), xw)
     if y.size != 1:
         return np.nan, False
     return y[0], True
@@ -549,6 +547,22 @@ def hessian_central(fun, x, args, h):
 # cols[cptr[g]:cptr[g+1]] and the CSR positions nz[gptr[g]:gptr[g+1]] that
 # belong to those columns; row_of[p] and col_of[p] give each position's entry.
 
+@cached_njit
+def group_stencil(attempt, xj, hj, lower, upper):
+    """Stencil of one column of a group: 0 central; 1 the preferred one-sided
+    side; 2 the other side (when the first met inf/NaN)."""
+    if attempt == 0:
+        return stencil(0, xj, hj, lower, upper)
+    ok, d1, d2 = stencil(1, xj, hj, lower, upper)
+    if attempt == 1:
+        if ok:
+            return ok, d1, d2
+        return stencil(2, xj, hj, lower, upper)
+    if ok:
+        return stencil(2, xj, hj, lower, upper)
+    return False, 0.0, 0.0
+
+
 @kernel_njit
 def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
     """Forward differences, one evaluation per group. Returns (data, status, nfev)."""
@@ -558,28 +572,21 @@ def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
     status = OK
     nfev = 0
     m = f0.size
-    fp = f0
     for g in range(cptr.size - 1):
-        sign = 1.0
         finite = False
+        fp = f0
         for attempt in range(2):
-            inside = True
             for c in range(cptr[g], cptr[g + 1]):
                 j = cols[c]
-                s, hj = side_with_room(x[j], h[j], lower[j], upper[j], 1.0)
-                xw[j] = x[j] + sign * s * hj
-                inside = inside and lower[j] <= xw[j] <= upper[j]
+                xw[j] = x[j] + forward_step(attempt, x[j], h[j], lower[j], upper[j])
                 dx[j] = xw[j] - x[j]
-            if not inside:
-                break
-            fp = as_1d(fun(xw, *args))
+            fp = own(as_1d(fun(xw, *args)), xw)
             nfev += 1
             if fp.size != m:
                 return data, BAD_OUTPUT_SIZE, nfev
             if all_finite(fp):
                 finite = True
                 break
-            sign = -sign
         for c in range(cptr[g], cptr[g + 1]):
             xw[cols[c]] = x[cols[c]]
         for p in range(gptr[g], gptr[g + 1]):
@@ -592,8 +599,9 @@ def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
 
 @kernel_njit
 def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
-    """Central differences per group; one-sided second order for a group that
-    touches a bound or meets inf/NaN (``f0`` is then needed). Returns (data, status, nfev)."""
+    """Central differences per group; one-sided second order (each column
+    towards its side with room) for a group that touches a bound or meets
+    inf/NaN. Returns (data, status, nfev)."""
     data = np.empty(nnz)
     xw = x.copy()
     d1 = np.empty(x.size)
@@ -602,51 +610,30 @@ def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
     nfev = 0
     m = f0.size
     for g in range(cptr.size - 1):
-        central = True
-        for c in range(cptr[g], cptr[g + 1]):
-            j = cols[c]
-            central = central and x[j] - h[j] >= lower[j] and x[j] + h[j] <= upper[j]
-        if central:
-            for c in range(cptr[g], cptr[g + 1]):
-                j = cols[c]
-                xw[j] = x[j] + h[j]
-                d1[j] = xw[j] - x[j]
-            fp = as_1d(fun(xw, *args))
-            for c in range(cptr[g], cptr[g + 1]):
-                j = cols[c]
-                xw[j] = x[j] - h[j]
-                d2[j] = x[j] - xw[j]
-            fm = as_1d(fun(xw, *args))
-            nfev += 2
-            for c in range(cptr[g], cptr[g + 1]):
-                xw[cols[c]] = x[cols[c]]
-            if fp.size != m or fm.size != m:
-                return data, BAD_OUTPUT_SIZE, nfev
-            if all_finite(fp) and all_finite(fm):
-                for p in range(gptr[g], gptr[g + 1]):
-                    k = nz[p]
-                    i = row_of[k]
-                    j = col_of[k]
-                    data[k] = (fp[i] - fm[i]) / (d1[j] + d2[j])
-                continue
-        # one-sided, each column towards its side with room; flip once on inf/NaN
         finite = False
         f1 = f0
         f2 = f0
-        for attempt in range(2):
+        central = True
+        for attempt in range(3):
+            usable = True
             for c in range(cptr[g], cptr[g + 1]):
                 j = cols[c]
-                s, hj = side_with_room(x[j], h[j], lower[j], upper[j], 2.0)
-                if attempt == 1:
-                    s = -s
-                xw[j] = x[j] + s * hj
+                ok, a, b = group_stencil(attempt, x[j], h[j], lower[j], upper[j])
+                usable = usable and ok
+                d1[j] = a
+                d2[j] = b
+            if not usable:
+                continue
+            for c in range(cptr[g], cptr[g + 1]):
+                j = cols[c]
+                xw[j] = x[j] + d1[j]
                 d1[j] = xw[j] - x[j]
-            f1 = as_1d(fun(xw, *args))
+            f1 = own(as_1d(fun(xw, *args)), xw)
             for c in range(cptr[g], cptr[g + 1]):
                 j = cols[c]
-                xw[j] = x[j] + 2.0 * d1[j]
+                xw[j] = x[j] + d2[j]
                 d2[j] = xw[j] - x[j]
-            f2 = as_1d(fun(xw, *args))
+            f2 = own(as_1d(fun(xw, *args)), xw)
             nfev += 2
             for c in range(cptr[g], cptr[g + 1]):
                 xw[cols[c]] = x[cols[c]]
@@ -654,17 +641,20 @@ def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
                 return data, BAD_OUTPUT_SIZE, nfev
             if all_finite(f1) and all_finite(f2):
                 finite = True
+                central = attempt == 0
                 break
         for p in range(gptr[g], gptr[g + 1]):
             k = nz[p]
             i = row_of[k]
-            j = col_of[k]
-            a, b = d1[j], d2[j]
-            if finite:
+            a = d1[col_of[k]]
+            b = d2[col_of[k]]
+            if not finite:
+                data[k] = np.nan
+            elif central:
+                data[k] = (f1[i] - f2[i]) / (a - b)
+            else:
                 data[k] = (-(a + b) / (a * b) * f0[i] + b / (a * (b - a)) * f1[i]
                            - a / (b * (b - a)) * f2[i])
-            else:
-                data[k] = np.nan
         if not finite:
             status = NONFINITE
     return data, status, nfev
@@ -681,7 +671,7 @@ def sparse_complex(fun, x, args, h, m, cols, cptr, nz, gptr, row_of, col_of, nnz
         for c in range(cptr[g], cptr[g + 1]):
             j = cols[c]
             xc[j] = complex(x[j], h[j])
-        fc = as_1d(fun(xc, *args))
+        fc = own(as_1d(fun(xc, *args)), xc)
         for c in range(cptr[g], cptr[g + 1]):
             j = cols[c]
             xc[j] = complex(x[j], 0.0)

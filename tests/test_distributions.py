@@ -1,0 +1,146 @@
+"""Input distributions: parameters, moments and sampling against scipy.stats.
+
+Tolerances are derived from the Monte Carlo standard error of each statistic
+(5 standard errors); the Kolmogorov-Smirnov tests use a fixed seed, so they
+are deterministic.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from jacsolve import distributions as D
+
+N = 40_000
+SEED = 20240601
+
+CASES = [
+    D.Normal(1.5, 2.0),
+    D.Rectangular(-1.0, 3.0),
+    D.Triangular(0.0, 2.0),
+    D.Triangular(-1.0, 4.0, mode=0.2),
+    D.Trapezoidal(-2.0, 2.0, 0.4),
+    D.Arcsine(-0.5, 0.5),
+    D.StudentT(10.0, 2.0, 5.0),
+    D.StudentT(0.0, 1.0, 2.5),
+    D.Exponential(2.0, loc=1.0),
+    D.Gamma(0.6, 2.0),
+    D.Gamma(4.0, 0.5, loc=-1.0),
+    D.SciPy(stats.lognorm(0.5, scale=2.0)),
+    D.SciPy(stats.beta(2.0, 5.0)),
+]
+
+
+@pytest.mark.parametrize("dist", CASES, ids=lambda d: type(d).__name__)
+def test_moments_match_scipy(dist):
+    ref = dist.scipy()
+    assert dist.mean == pytest.approx(ref.mean(), rel=1e-12, abs=1e-14)
+    assert dist.std == pytest.approx(ref.std(), rel=1e-12)
+
+
+@pytest.mark.parametrize("dist", CASES, ids=lambda d: type(d).__name__)
+def test_sampling_matches_scipy(dist):
+    ref = dist.scipy()
+    x = dist.sample(N, seed=SEED)
+    assert x.shape == (N,) and np.all(np.isfinite(x))
+    sigma = ref.std()
+    assert abs(x.mean() - ref.mean()) < 5 * sigma / math.sqrt(N)
+    kurt = ref.stats(moments="k") + 3.0          # non-excess kurtosis
+    if np.isfinite(kurt):
+        se_std = sigma * math.sqrt((kurt - 1.0) / (4.0 * N))
+        assert abs(x.std(ddof=1) - sigma) < 5 * se_std
+    assert stats.kstest(x, ref.cdf).pvalue > 1e-3
+
+
+def _ctrap_pdf(xi, a, b, d):
+    """JCGM 101 6.4.3.2: the density of a rectangular distribution with inexact limits."""
+    mid, w = (a + b) / 2, (b - a) / 2
+    s = abs(xi - mid)
+    if s >= w + d:
+        return 0.0
+    return math.log((w + d) / max(s, w - d)) / (4 * d)
+
+
+@pytest.mark.parametrize("d", [0.1, 0.5, 1.0])
+def test_curvilinear_trapezoid_against_its_density(d):
+    dist = D.CurvilinearTrapezoidal(-1.0, 1.0, d)
+    var = integrate.quad(lambda t: t * t * _ctrap_pdf(t, -1, 1, d), -1 - d, 1 + d,
+                         points=[-1 + d, 1 - d, 0.0])[0]
+    assert dist.std == pytest.approx(math.sqrt(var), rel=1e-9)
+    for t in (-1.05, -0.5, 0.0, 0.3, 0.95):
+        ref = integrate.quad(lambda s: _ctrap_pdf(s, -1, 1, d), -1 - d, t, points=[-1 + d])[0]
+        assert float(dist.cdf(t)) == pytest.approx(ref, abs=1e-9)
+    x = dist.sample(N, seed=SEED)
+    assert abs(x.std(ddof=1) - dist.std) < 5 * dist.std * math.sqrt(0.8 / (4 * N))
+    assert stats.kstest(x, dist.cdf).pvalue > 1e-3
+
+
+def test_multivariate_normal_sampling():
+    cov = np.array([[4.0, 1.2, 0.0], [1.2, 1.0, -0.3], [0.0, -0.3, 0.25]])
+    dist = D.MultivariateNormal([1.0, -2.0, 0.5], cov)
+    X = dist.sample(N, seed=SEED)
+    assert X.shape == (N, 3)
+    s = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(X.mean(axis=0) - dist.mean) < 5 * s / math.sqrt(N))
+    # se of a sample covariance of normals: sqrt((s_ii s_jj + s_ij^2) / N)
+    se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov ** 2) / N)
+    assert np.all(np.abs(np.cov(X, rowvar=False) - cov) < 5 * se)
+    for j in range(3):
+        assert stats.kstest(X[:, j], stats.norm(dist.mean[j], s[j]).cdf).pvalue > 1e-3
+    np.testing.assert_allclose(dist.std, s)
+
+
+def test_multivariate_normal_singular_covariance():
+    dist = D.MultivariateNormal.from_std([0.0, 0.0], [1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]])
+    X = dist.sample(1000, seed=1)
+    np.testing.assert_allclose(X[:, 1], 2 * X[:, 0], rtol=1e-12, atol=1e-12)
+
+
+def test_reproducible_and_independent_of_chunking():
+    d = D.Normal(0.0, 1.0)
+    a = d.sample(5000, seed=7)
+    np.testing.assert_array_equal(a, d.sample(5000, seed=7))
+    np.testing.assert_array_equal(a[:1500], d.sample(1500, seed=7))  # a prefix of one stream
+    assert not np.array_equal(a, d.sample(5000, seed=8))
+    g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
+    np.testing.assert_array_equal(d.sample(100, seed=g1), d.sample(100, seed=g2))
+    assert not np.array_equal(d.sample(100, seed=g1), d.sample(100, seed=np.random.default_rng(3)))
+
+
+def test_constant_and_as_distribution():
+    assert np.all(D.Constant(2.5).sample(10, seed=1) == 2.5)
+    assert isinstance(D.as_distribution(3), D.Constant)
+    assert isinstance(D.as_distribution(stats.norm(0, 1)), D.SciPy)
+    assert D.StudentT(0, 1, 2).std == math.inf and math.isnan(D.StudentT(0, 1, 1).mean)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: D.Rectangular(1.0, 1.0), "a must be < b"),
+    (lambda: D.Rectangular(2.0, 1.0), "a must be < b"),
+    (lambda: D.Normal(0.0, -1.0), "std must be >= 0"),
+    (lambda: D.Normal(np.nan, 1.0), "mean must be finite"),
+    (lambda: D.Normal("a", 1.0), "mean must be a real number"),
+    (lambda: D.StudentT(0.0, 1.0, 0.0), "dof must be > 0"),
+    (lambda: D.StudentT(0.0, -1.0, 3.0), "scale must be > 0"),
+    (lambda: D.Triangular(0.0, 1.0, mode=2.0), "mode must lie in"),
+    (lambda: D.Trapezoidal(0.0, 1.0, 1.5), "beta must lie in"),
+    (lambda: D.CurvilinearTrapezoidal(0.0, 1.0, 0.6), "d must lie in"),
+    (lambda: D.CurvilinearTrapezoidal(0.0, 1.0, -0.1), "d must lie in"),
+    (lambda: D.Exponential(0.0), "scale must be > 0"),
+    (lambda: D.Gamma(-1.0, 1.0), "shape must be > 0"),
+    (lambda: D.Arcsine(1.0, 0.0), "a must be < b"),
+    (lambda: D.MultivariateNormal([0, 0], [[1, 0.5], [0.4, 1]]), "cov must be symmetric"),
+    (lambda: D.MultivariateNormal([0, 0], [[1, 2], [2, 1]]), "positive semi-definite"),
+    (lambda: D.MultivariateNormal([0, 0], np.eye(3)), r"cov must have shape \(2, 2\)"),
+    (lambda: D.MultivariateNormal.from_std([0, 0], [1, 1], [[1, 1.2], [1.2, 1]]),
+     r"corr must have entries in \[-1, 1\]"),
+    (lambda: D.MultivariateNormal.from_std([0, 0], [1, -1], np.eye(2)), "std must be >= 0"),
+    (lambda: D.SciPy(stats.norm), "frozen scipy.stats"),
+    (lambda: D.as_distribution("normal"), "input must be"),
+    (lambda: D.Normal(0, 1).sample(0), "n must be a positive integer"),
+    (lambda: D.Normal(0, 1).sample(5, seed=-1), "seed must be"),
+])
+def test_bad_parameters(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
