@@ -24,6 +24,7 @@ _EXPORTS = {
     "propagate": "uncertainty", "propagate_mc": "montecarlo", "validate": "montecarlo",
     "propagate_implicit": "implicit", "propagate_implicit_mc": "implicit",
     "Propagation": "uncertainty", "MonteCarloResult": "montecarlo",
+    "Validation": "montecarlo", "NonFiniteWarning": "montecarlo",
     # integration
     "integrate": "integration", "integrate_mc": "integration",
     "compare_integration": "integration", "IntegrationResult": "integration",

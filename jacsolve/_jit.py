@@ -66,18 +66,25 @@ def cached_njit(fun=None, **kwargs):
     return wrap if fun is None else wrap(fun)
 
 
-def kernel_njit(fun):
+def kernel_njit(fun=None, *, inline: bool = False):
     """Decorator for kernels that take a user function (cannot be cached).
 
     Kernels may call other kernels; :func:`python_version` rebuilds such a
     call graph in plain Python for plain Python user functions.
+
+    ``inline=True`` (numba's ``inline="always"``) compiles the kernel as part
+    of its caller: about a third less compile time for a leaf kernel called
+    from one place (the Jacobian kernels), but the IR is copied into every
+    call site, so never use it for kernels that call inlined kernels from
+    several places: compile time then grows multiplicatively.
     """
-    # inline="always": a kernel specialised on a user function is compiled as
-    # one unit with the kernels it calls, about half the compile time of
-    # separately compiled layers (each numba function has a fixed cost).
-    dispatcher = numba.njit(inline="always", **_OPTIONS)(fun)
-    dispatcher._jacsolve_kernel = True
-    return dispatcher
+    def wrap(f):
+        options = dict(_OPTIONS, inline="always") if inline else _OPTIONS
+        dispatcher = numba.njit(**options)(f)
+        dispatcher._jacsolve_kernel = True
+        return dispatcher
+
+    return wrap if fun is None else wrap(fun)
 
 
 _python_namespaces: dict = {}

@@ -173,7 +173,7 @@ def _check_status(status, method):
                       "their Jacobian entries are NaN", RuntimeWarning, stacklevel=3)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _value_at(fun, x, args, f0):
     """f0 if given (size > 0), else fun(x) as a 1-D array; and evaluations spent."""
     if f0.size > 0:
@@ -183,7 +183,7 @@ def _value_at(fun, x, args, f0):
 
 # Drivers: one compiled call from Python does the finiteness check, the steps
 # and the kernel. Each returns (Jt, Et, status, nfev, h).
-@kernel_njit
+@kernel_njit(inline=True)
 def _drive_forward(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
@@ -195,7 +195,7 @@ def _drive_forward(fun, x, args, f0, rel, scale, lower, upper):
     return Jt, np.empty((0, 0)), status, nfev + nfev0, h
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _drive_central(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
@@ -204,7 +204,7 @@ def _drive_central(fun, x, args, f0, rel, scale, lower, upper):
     return Jt, np.empty((0, 0)), status, nfev, h
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _drive_complex(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x
@@ -213,7 +213,7 @@ def _drive_complex(fun, x, args, f0, rel, scale, lower, upper):
     return Jt, np.empty((0, 0)), status, nfev, h
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _drive_richardson(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0, x

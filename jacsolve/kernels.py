@@ -234,7 +234,7 @@ def ridders_tableau(D, levels, orders, ratio, fmag, hmin, value, error):
 
 
 # --------------------------------------------------------------- dense kernels
-@kernel_njit
+@kernel_njit(inline=True)
 def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
     """Forward differences. ``f0 = fun(x)``; steps ``h``; returns (Jt, status, nfev).
 
@@ -265,7 +265,7 @@ def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
     return Jt, status, nfev
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jacobian_central_t(fun, x, args, f0, h, lower, upper):
     """Central differences; one-sided second order at a bound or next to inf/NaN.
 
@@ -311,7 +311,7 @@ def jacobian_central_t(fun, x, args, f0, h, lower, upper):
     return Jt, status, nfev
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jacobian_complex_t(fun, x, args, h):
     """Complex-step derivatives Im f(x + i h e_j) / h: no cancellation.
 
@@ -337,7 +337,7 @@ def jacobian_complex_t(fun, x, args, h):
     return Jt, OK, n
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
     """Ridders-Richardson extrapolation of central differences.
 
@@ -410,7 +410,7 @@ def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
 
 
 # ------------------------------------------------- Jacobian-vector products
-@kernel_njit
+@kernel_njit(inline=True)
 def jvp_forward(fun, x, args, v, h, f0):
     """J v ~ (f(x + h v) - f(x)) / h. Returns (Jv, status, nfev)."""
     fp = as_1d(fun(x + h * v, *args))
@@ -421,7 +421,7 @@ def jvp_forward(fun, x, args, v, h, f0):
     return out, (OK if all_finite(out) else NONFINITE), 1
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jvp_central(fun, x, args, v, h):
     """J v ~ (f(x + h v) - f(x - h v)) / 2h. Returns (Jv, status, nfev)."""
     fp = as_1d(fun(x + h * v, *args))
@@ -433,7 +433,7 @@ def jvp_central(fun, x, args, v, h):
     return out, (OK if all_finite(out) else NONFINITE), 2
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jvp_complex(fun, x, args, v, h):
     """J v = Im f(x + i h v) / h: one complex evaluation. Returns (Jv, status, nfev)."""
     xc = np.empty(x.size, dtype=np.complex128)
@@ -448,7 +448,7 @@ def jvp_complex(fun, x, args, v, h):
 
 
 # --------------------------------------------------------------------- Hessians
-@kernel_njit
+@kernel_njit(inline=True)
 def _complex_gradient(fun, xc, x, args, hc, g):
     """Gradient of scalar fun at Re(xc) by complex steps, into g."""
     for j in range(x.size):
@@ -464,7 +464,7 @@ def _complex_gradient(fun, xc, x, args, hc, g):
     return OK
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def hessian_complex(fun, x, args, hc, hd):
     """Hessian of scalar fun: central differences (steps hd) of complex-step gradients.
 
@@ -503,7 +503,7 @@ def _symmetrise(H):
             H[j, i] = s
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _scalar_at(fun, xw, args):
     y = own(as_1d(fun(xw, *args)), xw)
     if y.size != 1:
@@ -511,7 +511,7 @@ def _scalar_at(fun, xw, args):
     return y[0], True
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def hessian_central(fun, x, args, h):
     """Hessian of scalar fun by the four-point central formula (steps h ~ eps**0.25)."""
     n = x.size
@@ -563,7 +563,7 @@ def group_stencil(attempt, xj, hj, lower, upper):
     return False, 0.0, 0.0
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
     """Forward differences, one evaluation per group. Returns (data, status, nfev)."""
     data = np.empty(nnz)
@@ -597,7 +597,7 @@ def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
     return data, status, nfev
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
     """Central differences per group; one-sided second order (each column
     towards its side with room) for a group that touches a bound or meets
@@ -660,7 +660,7 @@ def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
     return data, status, nfev
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def sparse_complex(fun, x, args, h, m, cols, cptr, nz, gptr, row_of, col_of, nnz):
     """Complex step, one complex evaluation per group; ``m`` is the output
     length the pattern expects. Returns (data, status, nfev)."""
