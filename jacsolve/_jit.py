@@ -66,7 +66,7 @@ def cached_njit(fun=None, **kwargs):
     return wrap if fun is None else wrap(fun)
 
 
-def kernel_njit(fun=None, *, inline: bool = False):
+def kernel_njit(fun=None, *, inline: bool = False, nogil: bool = False):
     """Decorator for kernels that take a user function (cannot be cached).
 
     Kernels may call other kernels; :func:`python_version` rebuilds such a
@@ -76,11 +76,12 @@ def kernel_njit(fun=None, *, inline: bool = False):
     of its caller: about a third less compile time for a leaf kernel called
     from one place (the Jacobian kernels), but the IR is copied into every
     call site, so never use it for kernels that call inlined kernels from
-    several places: compile time then grows multiplicatively.
+    several places: compile time then grows multiplicatively. ``nogil=True``
+    lets threads run the kernel concurrently.
     """
     def wrap(f):
-        options = dict(_OPTIONS, inline="always") if inline else _OPTIONS
-        dispatcher = numba.njit(**options)(f)
+        options = dict(_OPTIONS, inline="always") if inline else dict(_OPTIONS)
+        dispatcher = numba.njit(nogil=nogil, **options)(f)
         dispatcher._jacsolve_kernel = True
         return dispatcher
 

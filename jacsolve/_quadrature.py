@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-from ._jit import _OPTIONS, cached_njit, python_version
+from ._jit import cached_njit, kernel_njit, python_version
 from ._linalg import lu_factor
-from .kernels import OK, jacobian_central_t, jacobian_complex_t
+from .kernels import OK, jacobian_central_t, jacobian_complex_into
 
 COMPLEX_STEP = 1e-20                   # |u| <= 1 on the cube: kernels.complex_steps gives this
 CENTRAL_STEP = np.finfo(float).eps ** (1 / 3)
@@ -34,9 +33,7 @@ MIN_CHUNK = 4096                       # points per thread task: amortises ~20 u
 
 def nogil_kernel(fun):
     """Like ``_jit.kernel_njit`` (takes a user function first), but releases the GIL."""
-    dispatcher = numba.njit(nogil=True, **_OPTIONS)(fun)
-    dispatcher._jacsolve_kernel = True
-    return dispatcher
+    return kernel_njit(fun, nogil=True)
 
 
 # ------------------------------------------------------------- determinants
@@ -67,21 +64,18 @@ def abs_det(A, piv):
 # kernel instead added ~1 s of compilation per map (numba re-optimises the
 # linked callees with every caller).
 @nogil_kernel
-def det_analytic(T, D, u, x, targs, h, Jrow):
+def det_analytic(T, D, u, x, targs, h, Jrow, uc):
     return D(u, *targs)
 
 
 @nogil_kernel
-def det_complex(T, D, u, x, targs, h, Jrow):
-    Jt, status, nfev = jacobian_complex_t(T, u, targs, h)
-    if status != OK:
-        return np.nan
-    copy_square(Jt, Jrow)
-    return 1.0
+def det_complex(T, D, u, x, targs, h, Jrow, uc):
+    status, nfev = jacobian_complex_into(T, u, targs, h, uc, Jrow)
+    return 1.0 if status == OK else np.nan
 
 
 @nogil_kernel
-def det_central(T, D, u, x, targs, h, Jrow):
+def det_central(T, D, u, x, targs, h, Jrow, uc):
     d = u.size
     Jt, status, nfev = jacobian_central_t(T, u, targs, x, h, np.zeros(d), np.ones(d))
     if status != OK:
@@ -111,12 +105,13 @@ def map_points(T, D, how, targs, U, X, W, J, hstep, start, stop):
     """X[i] = T(U[i]); W[i] *= |det J_T(U[i])| (analytic) or J[i] = J_T(U[i])^T."""
     d = U.shape[1]
     h = np.full(d, hstep)
+    uc = np.empty(d, dtype=np.complex128)  # complex-step work space, once per chunk
     for i in range(start, stop):
         u = U[i]
         x = T(u, *targs)
         copy_row(x, X, i)
         if W[i] != 0.0:
-            W[i] *= how(T, D, u, x, targs, h, J[i % J.shape[0]])
+            W[i] *= how(T, D, u, x, targs, h, J[i % J.shape[0]], uc)
     return 0
 
 
@@ -173,11 +168,11 @@ def run_chunked(kernel, compiled: bool, n: int, *args) -> None:
     if not compiled:
         python_version(kernel)(*args, 0, n)
         return
-    kernel(*args, 0, 0)   # compile (and type-check) once, in this thread
     threads = max(1, numba.get_num_threads())
     if threads == 1 or n < 2 * MIN_CHUNK:
         kernel(*args, 0, n)
         return
+    kernel(*args, 0, 0)   # compile (and type-check) once, in this thread
     size = max(MIN_CHUNK, -(-n // (4 * threads)))
     futures = [_executor().submit(kernel, *args, s, min(n, s + size)) for s in range(0, n, size)]
     for fut in futures:
@@ -223,15 +218,15 @@ def tensor_rule(orders, start: int, stop: int):
 
 
 def legendre_tail(m: int) -> np.ndarray:
-    """(2, m) rows: the weights giving the two highest Legendre coefficients
-    of a function sampled at the m Gauss nodes (a resolution indicator)."""
-    t, w = gauss_legendre(m)
+    """(2, m) rows giving the two highest Legendre coefficients of a function
+    from its values times the Gauss weights, w_i p(t_i) (a resolution indicator)."""
+    t, _ = gauss_legendre(m)
     x = 2.0 * t - 1.0
     rows = []
     for deg in (m - 1, max(m - 2, 0)):
         c = np.zeros(deg + 1)
         c[deg] = 1.0
-        rows.append(np.polynomial.legendre.legval(x, c) * w * (2 * deg + 1))
+        rows.append(np.polynomial.legendre.legval(x, c) * (2 * deg + 1))
     return np.array(rows)
 
 
@@ -245,15 +240,6 @@ def sobol_engine(d: int, rng):
         return qmc.Sobol(d, scramble=True, seed=rng)
 
 
-def student_t_coverage(dof: int) -> float:
-    """P(|T| <= 1) for Student's t with ``dof`` degrees of freedom."""
-    from scipy.stats import t as student_t
-    return float(2.0 * student_t.cdf(1.0, dof) - 1.0)
-
-
 def ball_volume(d: int, radius: float) -> float:
     return math.pi ** (d / 2) / math.gamma(d / 2 + 1) * radius ** d
 
-
-def cpu_threads() -> int:
-    return max(1, min(numba.get_num_threads(), os.cpu_count() or 1))

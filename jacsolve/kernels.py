@@ -34,7 +34,7 @@ __all__ = [
     "OK", "BAD_OUTPUT_SIZE", "NONFINITE", "NOT_COMPLEX_SAFE",
     "relative_steps", "complex_steps",
     "jacobian_forward_t", "jacobian_central_t", "jacobian_complex_t",
-    "jacobian_richardson_t", "jvp_forward", "jvp_central", "jvp_complex",
+    "jacobian_richardson_t", "jacobian_complex_into", "jvp_forward", "jvp_central", "jvp_complex",
     "hessian_complex", "hessian_central",
     "sparse_forward", "sparse_central", "sparse_complex",
     "as_1d",
@@ -335,6 +335,31 @@ def jacobian_complex_t(fun, x, args, h):
             return Jt, NOT_COMPLEX_SAFE, j + 1
         store_imag(Jt[j], fc, h[j])
     return Jt, OK, n
+
+
+@kernel_njit(inline=True)
+def jacobian_complex_into(fun, x, args, h, xc, Jt):
+    """Complex step into caller-owned buffers: no allocation by the kernel.
+
+    ``xc`` is complex work space of size n; ``Jt`` (n, m) receives the
+    transposed Jacobian. For loops over many points (integration maps, batched
+    solves). Returns (status, nfev).
+    """
+    n = x.size
+    for j in range(n):
+        xc[j] = complex(x[j], 0.0)
+    for j in range(n):
+        xc[j] = complex(x[j], h[j])
+        fc = as_1d(fun(xc, *args))
+        if fc.size != Jt.shape[1]:
+            xc[j] = complex(x[j], 0.0)
+            return BAD_OUTPUT_SIZE, j + 1
+        if not is_complex_array(fc):
+            xc[j] = complex(x[j], 0.0)
+            return NOT_COMPLEX_SAFE, j + 1
+        store_imag(Jt[j], fc, h[j])  # before xc changes: fc may be a view of it
+        xc[j] = complex(x[j], 0.0)
+    return OK, n
 
 
 @kernel_njit(inline=True)

@@ -1,0 +1,13 @@
+"""Integration by substitution versus Monte Carlo and SciPy (issue 5).
+
+Usage: python benchmarks/bench_integration.py [--quick]
+"""
+import sys
+
+from jacsolve.bench import integration
+from jacsolve.bench.timing import progress_printer
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv
+    report = integration.run(quick=quick, progress=progress_printer(True))
+    print(report.markdown())
