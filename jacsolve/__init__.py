@@ -18,7 +18,7 @@ _EXPORTS = {
     "FunctionError": "_validate",
     "group_columns": "coloring", "ColumnGroups": "coloring",
     # nonlinear systems
-    "solve": "solve", "solve_batch": "batch", "RootResult": "solve",
+    "solve": "nonlinear", "solve_batch": "batch", "RootResult": "nonlinear",
     "BatchResult": "batch", "Status": "status",
     # uncertainty
     "propagate": "uncertainty", "propagate_mc": "montecarlo", "validate": "montecarlo",
@@ -28,6 +28,7 @@ _EXPORTS = {
     # integration
     "integrate": "integration", "integrate_mc": "integration",
     "compare_integration": "integration", "IntegrationResult": "integration",
+    "IntegrationComparison": "integration",
 }
 _SUBMODULES = {"kernels", "coloring", "regions", "distributions", "problems"}
 
