@@ -23,6 +23,8 @@ _EXPORTS = {
     # uncertainty
     "propagate": "uncertainty", "propagate_mc": "montecarlo", "validate": "montecarlo",
     "propagate_implicit": "implicit", "propagate_implicit_mc": "implicit",
+    "ImplicitPropagation": "implicit", "Budget": "uncertainty",
+    "NonlinearityWarning": "uncertainty",
     "Propagation": "uncertainty", "MonteCarloResult": "montecarlo",
     "Validation": "montecarlo", "NonFiniteWarning": "montecarlo",
     # integration

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Optional, Sequence
 
@@ -47,7 +47,6 @@ SECOND_ORDER_STEP = {"complex": 1e-2, "central": 1e-1}  # along whitened directi
 PSD_TOL = 1e-10          # smallest eigenvalue allowed for a correlation matrix
 SYM_TOL = 1e-12          # relative asymmetry allowed in cov / corr
 NEAR_ZERO = 1e-11        # first-order u(y) this small relative to the scale: check nonlinearity
-_METHODS = ("linear", "second-order")
 _JAC = {"complex": "complex", "cs": "complex", "central": "central", "3-point": "central"}
 
 
@@ -282,20 +281,16 @@ def _sandwich(Jt, u, V):
 
 @cached_njit
 def _finish(f0, Jt, u, V):
-    """V_y, u(y) and whether some u(y) is (near) zero relative to its scale."""
+    """V_y, and whether some u(y) is (near) zero relative to its scale."""
     Vy = _sandwich(Jt, u, V)
-    m = f0.size
-    std = np.empty(m)
     small = False
-    for a in range(m):
-        std[a] = np.sqrt(max(Vy[a, a], 0.0))
-        scale = abs(f0[a])
+    for a in range(f0.size):
         s = 0.0
         for j in range(u.size):
             s += abs(Jt[j, a]) * u[j]
-        if std[a] <= NEAR_ZERO * max(scale, s):
+        if np.sqrt(max(Vy[a, a], 0.0)) <= NEAR_ZERO * max(abs(f0[a]), s):
             small = True
-    return Vy, std, small
+    return Vy, small
 
 
 @cached_njit
@@ -316,41 +311,42 @@ def _linear_steps(x, u, complex_step):
 def linear_complex(fun, x, args, u, V):
     """f(x), the complex-step Jt, V_y = J V J^T and u(y) in one compiled call.
 
-    Returns (f0, Jt, Vy, std, small, status, nfev); V empty means diag(u**2).
+    Returns (f0, Jt, Vy, small, status, nfev); V empty means diag(u**2); small:
+    some u(y) is (near) zero.
     """
-    e1, e2 = np.empty(0), np.empty((0, 0))
+    e2 = np.empty((0, 0))
     if not all_finite(x):
-        return e1, e2, e2, e1, False, BAD_X, 0
+        return np.empty(0), e2, e2, False, BAD_X, 0
     f0 = as_1d(fun(x, *args)).astype(np.float64)
     if not all_finite(f0):
-        return f0, e2, e2, e1, False, BAD_F0, 1
+        return f0, e2, e2, False, BAD_F0, 1
     Jt, status, nfev = jacobian_complex_t(fun, x, args, _linear_steps(x, u, True))
     if status == OK and Jt.shape[1] != f0.size:
         status = BAD_OUTPUT_SIZE
     if status != OK:
-        return f0, Jt, e2, e1, False, status, nfev + 1
+        return f0, Jt, e2, False, status, nfev + 1
     if not all_finite(Jt.ravel()):
         status = NONFINITE
-    Vy, std, small = _finish(f0, Jt, u, V)
-    return f0, Jt, Vy, std, small, status, nfev + 1
+    Vy, small = _finish(f0, Jt, u, V)
+    return f0, Jt, Vy, small, status, nfev + 1
 
 
 @kernel_njit
 def linear_central(fun, x, args, u, V):
     """As :func:`linear_complex`, with central differences of steps 1e-3 u."""
-    e1, e2 = np.empty(0), np.empty((0, 0))
+    e2 = np.empty((0, 0))
     if not all_finite(x):
-        return e1, e2, e2, e1, False, BAD_X, 0
+        return np.empty(0), e2, e2, False, BAD_X, 0
     f0 = as_1d(fun(x, *args)).astype(np.float64)
     if not all_finite(f0):
-        return f0, e2, e2, e1, False, BAD_F0, 1
+        return f0, e2, e2, False, BAD_F0, 1
     n = x.size
     Jt, status, nfev = jacobian_central_t(fun, x, args, f0, _linear_steps(x, u, False),
                                           np.full(n, -np.inf), np.full(n, np.inf))
     if status != OK and status != NONFINITE:
-        return f0, Jt, e2, e1, False, status, nfev + 1
-    Vy, std, small = _finish(f0, Jt, u, V)
-    return f0, Jt, Vy, std, small, status, nfev + 1
+        return f0, Jt, e2, False, status, nfev + 1
+    Vy, small = _finish(f0, Jt, u, V)
+    return f0, Jt, Vy, small, status, nfev + 1
 
 
 @kernel_njit
@@ -636,14 +632,11 @@ class Propagation:
                 f"dof={_fmt(self.dof)}, method={self.method!r}{extra}, nfev={self.nfev})")
 
 
-_FIELDS = tuple(f.name for f in fields(Propagation))
-
-
-def _new(*values) -> Propagation:
+def _new(**values) -> Propagation:
     """A Propagation without the frozen-dataclass __init__ (16 guarded setattrs cost
     several microseconds, a third of a small propagation)."""
     obj = object.__new__(Propagation)
-    obj.__dict__.update(zip(_FIELDS, values))
+    obj.__dict__.update(values)
     return obj
 
 
@@ -795,7 +788,7 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
         scalar = rec.returns_scalar[key] = evaluate_once(fun, xv, args)[1]
 
     kernel = linear_complex if jac_mode == "complex" else linear_central
-    f0, Jt, Vy, std, small, status, nfev = call_kernel(
+    f0, Jt, Vy, small, status, nfev = call_kernel(
         specialise(kernel, fun, rec), xv, args, uu, _EMPTY2 if V is None else V)
     if status != OK:
         _check_status(status, jac_mode)
@@ -810,11 +803,15 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
             dof_eff = _effective_dof(J, uu, V, nu, np.diag(Vy), None)
             dof_eff = float(dof_eff[0]) if scalar else dof_eff
         if scalar:
-            s0 = float(std[0])
-            return _new(float(f0[0]), s0, Vy, J[0], dof_eff, method, None, s0, False,
-                        xv, uu, nu, int(nfev), names, output_names, V)
-        return _new(f0, std, Vy, J, dof_eff, method, None, std, np.zeros(m, bool),
-                    xv, uu, nu, int(nfev), names, output_names, V)
+            s0 = math.sqrt(Vy[0, 0])
+            return _new(value=float(f0[0]), std=s0, cov=Vy, jac=J[0], dof=dof_eff,
+                        method=method, bias=None, std_linear=s0, nonlinear=False, x=xv, u=uu,
+                        input_dof=nu, nfev=int(nfev), names=names, output_names=output_names,
+                        input_cov=V)
+        std = np.sqrt(np.diag(Vy))
+        return _new(value=f0, std=std, cov=Vy, jac=J, dof=dof_eff, method=method, bias=None,
+                    std_linear=std, nonlinear=np.zeros(m, bool), x=xv, u=uu, input_dof=nu,
+                    nfev=int(nfev), names=names, output_names=output_names, input_cov=V)
     # second order, or the linear method's check of outputs whose u(y) is (near) zero
     bias_, C2, C3, a2, a3, nf2 = _second_order(fun, rec, xv, args, J, uu, V, R, jac_mode)
     nfev = int(nfev) + nf2
@@ -843,11 +840,11 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
                else _effective_dof(J, uu, V, nu, var, a_extra))
     std1 = np.sqrt(np.maximum(var1, 0.0))
     if scalar:
-        return _new(float(f0[0]), float(std[0]), Vtot, J[0], float(dof_eff[0]), method,
-                    None if bias is None else float(bias[0]), float(std1[0]),
-                    bool(nonlinear[0]), xv, uu, nu, nfev, names, output_names, V)
-    return _new(f0, std, Vtot, J, dof_eff, method, bias, std1, nonlinear, xv, uu, nu,
-                nfev, names, output_names, V)
+        return Propagation(float(f0[0]), float(std[0]), Vtot, J[0], float(dof_eff[0]), method,
+                           None if bias is None else float(bias[0]), float(std1[0]),
+                           bool(nonlinear[0]), xv, uu, nu, nfev, names, output_names, V)
+    return Propagation(f0, std, Vtot, J, dof_eff, method, bias, std1, nonlinear, xv, uu, nu,
+                       nfev, names, output_names, V)
 
 
 _EMPTY2 = np.empty((0, 0))
