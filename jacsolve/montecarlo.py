@@ -2,10 +2,15 @@
 
 :func:`propagate_mc` draws the inputs with the compiled, block-seeded
 samplers of :mod:`jacsolve.distributions` and evaluates the model over the
-draws in one parallel compiled loop (numba ``prange``) that calls the user's
-``@jacsolve.jit`` function once per draw. A plain Python function works too:
-it is called on all draws at once when it vectorises correctly (checked on a
-few draws), and draw by draw otherwise.
+draws in one compiled loop that calls the user's ``@jacsolve.jit`` function
+once per draw; the loop releases the GIL and runs on blocks of draws in
+parallel threads (``numba.get_num_threads()`` of them). The same loop reduces each block of
+draws to its count of finite values, mean and sum of squared deviations
+(merged exactly afterwards), so no pass over the samples is left to Python.
+Coverage intervals need only the two tails of each output's distribution:
+they are selected in compiled code and only the tails are sorted. A plain
+Python function works too: it is called on all draws at once when it
+vectorises correctly (checked on a few draws), and draw by draw otherwise.
 
 :func:`validate` is the check of JCGM 101 clause 8: does the GUM (linear)
 coverage interval agree with the Monte Carlo one to a numerical tolerance?
@@ -20,18 +25,23 @@ from typing import Callable, Optional
 import numba
 import numpy as np
 
+from numba.core import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
 from . import distributions as D
-from ._jit import _OPTIONS, warn_if_python
+from ._jit import _OPTIONS, cached_njit, is_jitted, warn_if_python
 from ._validate import as_args, call_kernel, evaluate_once, positive_int
-from .distributions import _fill_block
-from .kernels import as_1d
+from .distributions import _fill_block, _ranges, _run_ranges
 
 __all__ = ["propagate_mc", "MonteCarloResult", "validate", "Validation",
            "numerical_tolerance", "NonFiniteWarning"]
 
 CHUNK = 32 * D.BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
 HIST_BINS = 200
-PARALLEL_MIN = 200_000  # draws from which the parallel loop pays for its compile time
+PARALLEL_MIN = 16 * D.BLOCK  # draws from which threads pay for their start-up
+SUBSAMPLE = 8192        # values that locate the tails before the compiled selection
+COV_ROWS = 65_536       # rows per BLAS product of the covariance (bounded extra memory)
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -39,47 +49,132 @@ class NonFiniteWarning(RuntimeWarning):
 
 
 # ------------------------------------------------------------------ kernels
-@numba.njit(**_OPTIONS)
-def _run_block(fun, args, codes, params, cols, extra, pre, key, first_block, b, width, Y):
-    """Draw block b into a block-local X and evaluate fun on its rows into Y.
+def _store(y, Y, i):
+    """Write fun's value y into row i of Y; False if its size is not Y.shape[1]."""
+    a = np.asarray(y, dtype=float).reshape(-1)
+    if a.size != Y.shape[1]:
+        return False
+    Y[i] = a
+    return True
 
+
+@overload(_store)
+def _store_compiled(y, Y, i):
+    # a scalar is stored as it is: wrapping it in an array costs an allocation per draw
+    if isinstance(y, types.Array):
+        if y.ndim != 1 or not isinstance(y.dtype, (types.Float, types.Integer, types.Boolean)):
+            raise TypingError(f"fun must return a real 1-D array or a scalar, got {y}")
+
+        def store_array(y, Y, i):
+            if y.size != Y.shape[1]:
+                return False
+            for q in range(y.size):
+                Y[i, q] = y[q]
+            return True
+        return store_array
+    if isinstance(y, (types.Float, types.Integer, types.Boolean)):
+        def store_scalar(y, Y, i):
+            if Y.shape[1] != 1:
+                return False
+            Y[i, 0] = y
+            return True
+        return store_scalar
+    raise TypingError(f"fun must return a real 1-D array or a scalar, got {y}")
+
+
+@cached_njit
+def _block_moments(Y, start, stop, b, counts, moments):
+    """Reduce rows start..stop-1 of Y: counts[b, 0] = finite rows, moments[b] = (mean, M2).
+
+    Two passes over rows still in cache: the block mean, then the sum of
+    squared deviations from it (no cancellation), in local accumulators.
+    The mean is summed relative to the first finite value, so a large offset
+    over a small spread costs no accuracy. Rows with a non-finite value are
+    left out; :func:`_merge` merges the blocks.
+    """
+    m = Y.shape[1]
+    finite = np.empty(stop - start, dtype=np.bool_)
+    nf = 0
+    first = stop
+    for i in range(start, stop):
+        ok = True
+        for q in range(m):
+            ok = ok and np.isfinite(Y[i, q])
+        finite[i - start] = ok
+        nf += ok
+        if ok and first == stop:
+            first = i
+    counts[b, 0] = nf
+    for q in range(m):
+        shift = Y[first, q] if nf else 0.0
+        total = 0.0
+        for i in range(start, stop):
+            if finite[i - start]:
+                total += Y[i, q] - shift
+        mean = shift + total / nf if nf else 0.0
+        m2 = 0.0
+        for i in range(start, stop):
+            if finite[i - start]:
+                d = Y[i, q] - mean
+                m2 += d * d
+        moments[b, 0, q] = mean
+        moments[b, 1, q] = m2
+
+
+@cached_njit
+def _moments_of(Y, counts, moments):
+    """Per-block moments of Y computed apart (plain Python models)."""
+    for b in range(counts.shape[0]):
+        start = b * D.BLOCK
+        _block_moments(Y, start, min(Y.shape[0], start + D.BLOCK), b, counts, moments)
+
+
+@numba.njit(nogil=True, **_OPTIONS)
+def _mc_blocks(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, counts,
+               moments, b0, b1):
+    """Blocks b0..b1-1 of draws: sampled into a block-local X, fun on its rows into Y, reduced.
+
+    The one compiled driver (per function). It releases the GIL, so threads
+    run it on different blocks in parallel (:func:`_run_ranges`): no
+    ``prange``, whose compilation costs seconds per function and process.
     Block-local buffers: row views of a shared array would cost an atomic
     reference count per draw, contended between threads.
     """
-    n = Y.shape[0]
-    start = b * D.BLOCK
-    count = min(n, start + D.BLOCK) - start
-    X = np.empty((count, width))
-    _fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
+    n, m = Y.shape
     x = np.empty(width)
-    bad = 0
-    for i in range(count):
-        for j in range(width):
-            x[j] = X[i, j]
-        y = as_1d(fun(x, *args))
-        if y.size != Y.shape[1]:
-            bad += 1
-            for q in range(Y.shape[1]):
-                Y[start + i, q] = np.nan
-        else:
-            for q in range(Y.shape[1]):
-                Y[start + i, q] = y[q]
-    return bad
+    for b in range(b0, b1):
+        start = b * D.BLOCK
+        count = min(n, start + D.BLOCK) - start
+        X = np.empty((count, width))
+        _fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
+        bad = 0
+        for i in range(count):
+            for j in range(width):
+                x[j] = X[i, j]
+            if not _store(fun(x, *args), Y, start + i):
+                bad += 1
+                for q in range(m):
+                    Y[start + i, q] = np.nan
+        counts[b, 1] = bad
+        _block_moments(Y, start, start + count, b, counts, moments)
 
 
-@numba.njit(parallel=True, **_OPTIONS)
-def _mc_parallel(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, bad):
-    """The one parallel driver: blocks of draws sampled and evaluated in parallel."""
-    for b in numba.prange(bad.size):
-        bad[b] = _run_block(fun, args, codes, params, cols, extra, pre, key, first_block, b,
-                            width, Y)
+@cached_njit(nogil=True)
+def _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi):
+    """Values of Y[i0:i1, j] <= t_lo into lo[i0:], >= t_hi into hi[i0:]; returns both counts.
 
-
-@numba.njit(**_OPTIONS)
-def _mc_serial(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, bad):
-    for b in range(bad.size):
-        bad[b] = _run_block(fun, args, codes, params, cols, extra, pre, key, first_block, b,
-                            width, Y)
+    Branch-free: every value is written at the next free place, which only
+    advances when the value belongs there (it never passes i1 - 1).
+    """
+    k_lo = i0
+    k_hi = i0
+    for i in range(i0, i1):
+        v = Y[i, j]
+        lo[k_lo] = v
+        hi[k_hi] = v
+        k_lo += v <= t_lo
+        k_hi += v >= t_hi
+    return k_lo - i0, k_hi - i0
 
 
 # ----------------------------------------------------------------- numerics
@@ -101,16 +196,96 @@ def _order_index(M: int, p: float):
     return q, max(r - 1, 0)
 
 
-def _interval_sorted(ys: np.ndarray, p: float, kind: str):
-    """Coverage interval(s) from sorted values ys (M, m) -> (low (m,), high (m,))."""
-    M = ys.shape[0]
+def _tail_values(Y: np.ndarray, j: int, t_lo: float, t_hi: float):
+    """The values of column j of Y that are <= t_lo, and those >= t_hi (one parallel pass)."""
+    edges = _ranges(Y.shape[0], 1 << 16)
+    lo, hi = np.empty(Y.shape[0]), np.empty(Y.shape[0])   # pages beyond the tails stay untouched
+    found = _run_ranges(lambda t, i0, i1: _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi), edges)
+    return (np.concatenate([lo[e:e + k] for e, (k, _) in zip(edges, found)]),
+            np.concatenate([hi[e:e + k] for e, (_, k) in zip(edges, found)]))
+
+
+def _tails(Y: np.ndarray, j: int, T: int):
+    """The T smallest and the T largest values of column j of Y, each sorted.
+
+    A strided subsample (the draws are independent, so it is a random one)
+    puts thresholds a few standard errors beyond the T/M quantiles; the
+    compiled :func:`_tail_values` collects the values beyond them, and only
+    those are sorted. A threshold that falls short (improbable) is widened,
+    and finally every value is sorted: the result is exact in every case.
+    """
+    M = Y.shape[0]
+    if M <= 8 * SUBSAMPLE or 4 * T > M:     # small, or wide tails: sorting all is as good
+        ys = np.sort(Y[:, j])
+        return ys[:T], ys[M - T:]
+    sub = np.sort(Y[::M // SUBSAMPLE, j])
+    S, f = sub.size, T / M
+    for z in (6.0, 30.0):
+        k = min(S - 1, int(math.ceil(S * (f + z * math.sqrt(f * (1.0 - f) / S)))) + 1)
+        lo, hi = _tail_values(Y, j, sub[k], sub[S - 1 - k])
+        if lo.size >= T and hi.size >= T:
+            break
+    else:
+        lo = hi = Y[:, j]
+    lo, hi = np.sort(lo), np.sort(hi)
+    return lo[:T], hi[hi.size - T:]
+
+
+def _intervals(Y: np.ndarray, p: float):
+    """Both coverage intervals of each column of Y (M, m), JCGM 101 7.7.
+
+    Returns {"symmetric": (low, high), "shortest": (low, high)}, arrays of
+    shape (m,). Both need only the order statistics y_(0..M-q-1) and
+    y_(q..M-1): the symmetric interval is [y_(r), y_(r+q)], the shortest
+    [y_(r*), y_(r*+q)] with r* minimising y_(r+q) - y_(r).
+    """
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    M, m = Y.shape
     q, r = _order_index(M, p)
-    if kind == "symmetric":
-        return ys[r].copy(), ys[r + q].copy()
-    widths = ys[q:] - ys[:M - q]
-    rstar = np.argmin(widths, axis=0)
-    cols = np.arange(ys.shape[1])
-    return ys[rstar, cols], ys[rstar + q, cols]
+    out = {k: (np.empty(m), np.empty(m)) for k in ("symmetric", "shortest")}
+    for j in range(m):
+        lo, hi = _tails(Y, j, M - q)         # lo[i] = y_(i), hi[i] = y_(q+i)
+        out["symmetric"][0][j], out["symmetric"][1][j] = lo[r], hi[r]
+        rstar = int(np.argmin(hi - lo))
+        out["shortest"][0][j], out["shortest"][1][j] = lo[rstar], hi[rstar]
+    return out
+
+
+def _merge(counts: np.ndarray, moments: np.ndarray):
+    """(finite draws, mean, variance) from per-block (count, mean, M2) (Chan et al.).
+
+    M2 = sum_b M2_b + sum_b n_b (mean_b - mean)**2, exact in exact
+    arithmetic; block means are taken relative to the first one, so the
+    sums see the spread of the values, not their magnitude.
+    """
+    w = counts[:, 0].astype(float)
+    total = w.sum()
+    if total == 0:
+        return 0, np.full(moments.shape[2], np.nan), np.full(moments.shape[2], np.nan)
+    means = moments[:, 0]
+    shift = means[int(np.argmax(w > 0))]
+    mean = shift + (w[:, None] * (means - shift)).sum(axis=0) / total
+    m2 = moments[:, 1].sum(axis=0) + (w[:, None] * (means - mean) ** 2).sum(axis=0)
+    var = m2 / (total - 1) if total > 1 else np.full(mean.size, np.nan)
+    return int(total), mean, var
+
+
+def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray):
+    """Covariance of the (finite) rows of Y about their mean.
+
+    One output: the merged variance ``var`` itself. Several: BLAS products
+    of centred slices of COV_ROWS rows (numerically sound, no copy of the
+    whole sample).
+    """
+    m = Y.shape[1]
+    if m == 1:
+        return var.reshape(1, 1).copy()
+    C = np.zeros((m, m))
+    for c0 in range(0, Y.shape[0], COV_ROWS):
+        Dc = Y[c0:c0 + COV_ROWS] - mean
+        C += Dc.T @ Dc
+    C /= Y.shape[0] - 1
+    return C
 
 
 def _check_kind(kind):
@@ -182,12 +357,6 @@ class MonteCarloResult:
     def n_finite(self) -> int:
         return self.n_draws - self.n_nonfinite
 
-    def _sorted(self):
-        ys = self._cache.get("sorted")
-        if ys is None:
-            ys = self._cache["sorted"] = np.sort(self.samples, axis=0)
-        return ys
-
     def interval(self, p: Optional[float] = None, kind: Optional[str] = None):
         """Coverage interval (low, high), arrays of shape (m,) (JCGM 101 7.7).
 
@@ -202,7 +371,8 @@ class MonteCarloResult:
             if self.samples is None:
                 raise ValueError(f"samples were not kept: only intervals at p = {self.p} are "
                                  "available; rerun with keep_samples=True")
-            self._cache[key] = _interval_sorted(self._sorted(), p, kind)
+            for k, pair in _intervals(self.samples, p).items():   # both kinds: same tails
+                self._cache[(p, k)] = pair
         low, high = self._cache[key]
         return low.copy(), high.copy()
 
@@ -237,7 +407,7 @@ class _Model:
         self.fun, self.args, self.parallel = fun, args, parallel
         y0, _ = evaluate_once(fun, X0[0], args)
         self.m = y0.size
-        self.jitted = hasattr(fun, "py_func") and hasattr(fun, "compile")
+        self.jitted = is_jitted(fun)
         self.vectorized = False
         if not self.jitted:
             warn_if_python(fun, stacklevel=4)
@@ -273,17 +443,26 @@ class _Model:
         return Y
 
     def compiled(self, plan, key, start, count):
-        """Draws start .. start + count - 1 sampled and evaluated in one compiled call."""
+        """Draws start .. start + count - 1 sampled, evaluated and reduced in one compiled call.
+
+        Returns Y (count, m) and the per-block counts (finite, wrong size)
+        and moments (mean, M2) that :func:`_merge` combines.
+        """
         Y = np.empty((count, self.m))
-        bad = np.zeros((count + D.BLOCK - 1) // D.BLOCK, dtype=np.int64)
-        driver = _mc_parallel if self.parallel else _mc_serial
-        call_kernel(driver, self.fun, self.args, plan.codes, plan.params, plan.cols, plan.extra,
-                    plan.pre(key, start, count), np.uint64(key), start // D.BLOCK, plan.width,
-                    Y, bad)
-        if bad.any():
+        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        counts = np.zeros((nblocks, 2), dtype=np.int64)
+        moments = np.empty((nblocks, 2, self.m))
+        a = (self.fun, self.args, plan.codes, plan.params, plan.cols, plan.extra,
+             plan.pre(key, start, count), np.uint64(key), start // D.BLOCK, plan.width, Y,
+             counts, moments)
+        call_kernel(_mc_blocks, *a, 0, 0)   # compiles (and reports typing errors) here
+        call_kernel(_run_ranges, lambda t, b0, b1: _mc_blocks(*a, b0, b1),
+                    _ranges(nblocks, 4, self.parallel))
+        bad = int(counts[:, 1].sum())
+        if bad:
             raise ValueError(f"fun returned a value of a size other than {self.m} (its size "
-                             f"at the first draw) for {int(bad.sum())} draws")
-        return Y
+                             f"at the first draw) for {bad} draws")
+        return Y, counts, moments
 
     def __call__(self, X):
         try:
@@ -294,11 +473,16 @@ class _Model:
                 from exc
 
 
-def _batch_stats(Y, p, kind):
-    fin = np.all(np.isfinite(Y), axis=1)
-    Yf = Y[fin] if not fin.all() else Y
-    low, high = _interval_sorted(np.sort(Yf, axis=0), p, kind)
-    return Yf.mean(axis=0), Yf.std(axis=0, ddof=1), low, high
+def _finite_rows(Y, n_finite):
+    """Y without its rows holding NaN or inf (Y itself when all are finite)."""
+    return Y if n_finite == Y.shape[0] else Y[np.all(np.isfinite(Y), axis=1)]
+
+
+def _batch_stats(Y, counts, moments, p, kind):
+    """(4, m): mean, u, interval endpoints of one adaptive batch."""
+    n_fin, mean, var = _merge(counts, moments)
+    low, high = _intervals(_finite_rows(Y, n_fin), p)[kind]
+    return np.stack([mean, np.sqrt(var), low, high])
 
 
 def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
@@ -348,11 +532,11 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         on all draws at once and checks it against draw-by-draw calls on a
         few draws; False always calls draw by draw.
     parallel : bool, optional
-        Numba functions only: evaluate the draws in parallel (``prange``).
-        The parallel loop costs a few seconds of compilation per function and
-        process, so the default (None) uses it for runs of at least
-        :data:`PARALLEL_MIN` draws (and adaptive runs) and a serial compiled
-        loop below. Both give identical results.
+        Numba functions only: evaluate blocks of draws in parallel threads
+        (``numba.get_num_threads()``; the compiled loop is the same, so
+        parallel runs cost no extra compilation). The default (None) uses
+        them for runs of at least :data:`PARALLEL_MIN` draws (and adaptive
+        runs) and one thread below. Both give identical results.
 
     Returns
     -------
@@ -389,39 +573,45 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
             raise ValueError(f"n must be >= 2, got {n}")
     key = D.seed_key(seed)
     plan = D.SamplingPlan(dists)
-    first = plan.draw(key, 0, min(D.BLOCK, n if n is not None else D.BLOCK))
+    first = plan.draw(key, 0, min(D.BLOCK, n if n is not None else D.BLOCK)) \
+        if not is_jitted(fun) else plan.first(key)
     if parallel is None:
         parallel = digits is not None or n >= PARALLEL_MIN
     model = _Model(fun, args, first, bool(parallel))
     model.decide_vectorized(first, vectorized)
 
     def run(start, count):
+        """Y (count, m) of draws start.., and its per-block counts and moments."""
         if model.jitted:
             return model.compiled(plan, key, start, count)
         Y = np.empty((count, model.m))
         for c0 in range(0, count, CHUNK):
             c1 = min(count, c0 + CHUNK)
             Y[c0:c1] = model(plan.draw(key, start + c0, c1 - c0))
-        return Y
+        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        counts = np.zeros((nblocks, 2), dtype=np.int64)
+        moments = np.empty((nblocks, 2, model.m))
+        _moments_of(Y, counts, moments)
+        return Y, counts, moments
 
     tolerance = None
     converged = True
     if digits is None:
-        Y = run(0, n)
+        Y, counts, moments = run(0, n)
     else:
-        Y, converged, tolerance = _adaptive(run, model.m, p, kind, digits, max_draws)
+        Y, counts, moments, converged, tolerance = _adaptive(run, p, kind, digits, max_draws)
 
-    finite = np.all(np.isfinite(Y), axis=1)
-    n_draws, n_bad = Y.shape[0], int(Y.shape[0] - finite.sum())
+    n_draws = Y.shape[0]
+    n_fin, mean, var = _merge(counts, moments)
+    n_bad = n_draws - n_fin
     if n_bad:
-        Y = Y[finite]
+        Y = _finite_rows(Y, n_fin)
         warnings.warn(f"fun returned NaN or inf for {n_bad} of {n_draws} draws "
                       f"({100 * n_bad / n_draws:.3g} %); the statistics use the "
-                      f"{n_draws - n_bad} finite draws", NonFiniteWarning, stacklevel=2)
-    if Y.shape[0] < 2:
-        raise ValueError(f"only {Y.shape[0]} of {n_draws} draws gave finite model values")
-    mean = Y.mean(axis=0)
-    cov = np.atleast_2d(np.cov(Y, rowvar=False))
+                      f"{n_fin} finite draws", NonFiniteWarning, stacklevel=2)
+    if n_fin < 2:
+        raise ValueError(f"only {n_fin} of {n_draws} draws gave finite model values")
+    cov = _covariance(Y, mean, var)
     std = np.sqrt(np.diag(cov))
     messages = []
     if not converged:
@@ -440,7 +630,6 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         for k in ("symmetric", "shortest"):
             result.interval(p, k)
         result._cache["histogram"] = result.histogram()
-        result._cache.pop("sorted", None)
         object.__setattr__(result, "samples", None)
     return result
 
@@ -454,32 +643,27 @@ def _as_list(inputs):
         raise TypeError("inputs must be a sequence of distributions") from None
 
 
-def _adaptive(run, m, p, kind, digits, max_draws):
+def _adaptive(run, p, kind, digits, max_draws):
     """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high."""
     batch = max(int(math.ceil(100.0 / (1.0 - p))), 10_000)
     batch = -(-batch // D.BLOCK) * D.BLOCK  # whole blocks: batches are slices of one stream
-    stats, parts = [], []
-    count, total_sum, total_sq = 0, np.zeros(m), np.zeros(m)
+    stats, parts, counts, moments = [], [], [], []
     while True:
-        Y = run(batch * len(parts), batch)
+        Y, c, mo = run(batch * len(parts), batch)
         parts.append(Y)
-        stats.append(np.stack(_batch_stats(Y, p, kind)))  # (4, m)
-        Yf = Y[np.all(np.isfinite(Y), axis=1)]
-        count += Yf.shape[0]
-        total_sum += Yf.sum(axis=0)
-        total_sq += ((Yf - stats[0][0]) ** 2).sum(axis=0)  # shifted: no cancellation
+        counts.append(c)
+        moments.append(mo)
+        stats.append(_batch_stats(Y, c, mo, p, kind))   # (4, m)
         h = len(stats)
         if h < 2:
             continue
-        S = np.array(stats)                              # (h, 4, m)
-        s = np.sqrt(S.var(axis=0, ddof=1) / h)          # std of the averages
-        shift = total_sum / count - stats[0][0]
-        u = np.sqrt(np.maximum(total_sq / count - shift ** 2, 0.0) * count / (count - 1))
-        delta = numerical_tolerance(u, digits)
-        if np.all(2 * s <= delta):
-            return np.concatenate(parts), True, delta
-        if batch * (h + 1) > max_draws:
-            return np.concatenate(parts), False, delta
+        s = np.sqrt(np.array(stats).var(axis=0, ddof=1) / h)   # std of the averages
+        _, _, var = _merge(np.concatenate(counts), np.concatenate(moments))
+        delta = numerical_tolerance(np.sqrt(var), digits)
+        done = bool(np.all(2 * s <= delta))
+        if done or batch * (h + 1) > max_draws:
+            return (np.concatenate(parts), np.concatenate(counts), np.concatenate(moments),
+                    done, delta)
 
 
 # --------------------------------------------------------------- validation

@@ -24,6 +24,7 @@ CASES = [
     D.Arcsine(-0.5, 0.5),
     D.StudentT(10.0, 2.0, 5.0),
     D.StudentT(0.0, 1.0, 2.5),
+    D.StudentT(0.0, 1.0, 1.5),     # gamma shape 0.75 < 1: the boosted branch
     D.Exponential(2.0, loc=1.0),
     D.Gamma(0.6, 2.0),
     D.Gamma(4.0, 0.5, loc=-1.0),
@@ -51,6 +52,20 @@ def test_sampling_matches_scipy(dist):
         se_std = sigma * math.sqrt((kurt - 1.0) / (4.0 * N))
         assert abs(x.std(ddof=1) - sigma) < 5 * se_std
     assert stats.kstest(x, ref.cdf).pvalue > 1e-3
+
+
+def test_ziggurat_normal_in_its_tails_and_layers():
+    # 2e6 draws: the tail beyond the ziggurat's base r = 3.654 (sampled apart), and a
+    # chi-square test on 512 equiprobable bins (the layer boundaries are nowhere special)
+    n = 2_000_000
+    x = D.Normal(0.0, 1.0).sample(n, seed=SEED)
+    for a in (1.0, 2.5, 3.6541528853610088, 4.5):
+        expected = n * 2 * stats.norm.sf(a)
+        assert abs(np.sum(np.abs(x) > a) - expected) < 5 * math.sqrt(expected)
+    edges = stats.norm.ppf(np.linspace(0.0, 1.0, 513)[1:-1])
+    counts = np.bincount(np.searchsorted(edges, x), minlength=512)
+    chi2 = np.sum((counts - n / 512) ** 2 / (n / 512))
+    assert stats.chi2(511).sf(chi2) > 1e-3
 
 
 def _ctrap_pdf(xi, a, b, d):

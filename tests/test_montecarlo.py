@@ -16,7 +16,8 @@ import jacsolve
 from jacsolve import distributions as D
 from jacsolve._jit import PerformanceWarning
 from jacsolve._validate import FunctionError
-from jacsolve.montecarlo import MonteCarloResult, NonFiniteWarning, numerical_tolerance
+from jacsolve.montecarlo import (MonteCarloResult, NonFiniteWarning, _intervals,
+                                 _order_index, numerical_tolerance)
 from jacsolve.problems.gum import additive, comparison_loss
 
 N = 100_000
@@ -30,6 +31,11 @@ def sum_and_difference(x):
 @jacsolve.jit
 def log_model(x):
     return np.log(x[0])
+
+
+@jacsolve.jit
+def offset_model(x):    # a large offset over a small spread: a one-pass variance would fail
+    return 1.0e6 + x[0]
 
 
 @jacsolve.jit
@@ -107,9 +113,11 @@ def test_vector_output_covariance():
 
 def test_reproducible_parallel_equals_serial_and_generators():
     ins = [D.Normal(0.0, 1.0), D.Rectangular(0, 1), D.StudentT(0, 1, 4), D.Arcsine(-1, 1)]
-    a = jacsolve.propagate_mc(additive, ins, n=5000, seed=9, parallel=False)
-    b = jacsolve.propagate_mc(additive, ins, n=5000, seed=9, parallel=True)
+    a = jacsolve.propagate_mc(additive, ins, n=50_000, seed=9, parallel=False)
+    b = jacsolve.propagate_mc(additive, ins, n=50_000, seed=9, parallel=True)
     np.testing.assert_array_equal(a.samples, b.samples)
+    for name in ("mean", "std", "cov"):     # per-block sums: no dependence on threads
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     c = jacsolve.propagate_mc(additive, ins, n=5000, seed=np.random.default_rng(1))
     d = jacsolve.propagate_mc(additive, ins, n=5000, seed=np.random.default_rng(1))
     np.testing.assert_array_equal(c.samples, d.samples)
@@ -171,6 +179,42 @@ def test_keep_samples_false_keeps_intervals_and_histogram():
     with pytest.raises(ValueError, match="samples were not kept"):
         r.interval(0.95)
     assert "MonteCarloResult(" in repr(r)
+
+
+def test_moments_are_exact_sums_over_the_samples():
+    # per-block means and squared deviations, merged: two-pass accuracy on the kept samples
+    r = jacsolve.propagate_mc(offset_model, [D.Normal(0.0, 1e-3)], n=300_000, seed=8)
+    y = r.samples[:, 0]
+    assert r.mean[0] == pytest.approx(y.mean(), rel=1e-15)
+    d = y - y.mean()
+    assert r.std[0] == pytest.approx(math.sqrt(d @ d / (y.size - 1)), rel=1e-12)
+    assert abs(r.std[0] - 1e-3) < 5 * 1e-3 * math.sqrt(2 / (4 * y.size)) + 1e-7
+
+
+def _sorted_intervals(y, p):
+    """The JCGM 101 7.7 intervals from a full sort (the reference)."""
+    ys, M = np.sort(y), y.size
+    q, r = _order_index(M, p)
+    k = int(np.argmin(ys[q:] - ys[:M - q]))
+    return {"symmetric": (ys[r], ys[r + q]), "shortest": (ys[k], ys[k + q])}
+
+
+@pytest.mark.parametrize("p", [0.95, 0.99, 0.6])
+def test_tail_selection_equals_full_sort(p):
+    rng = np.random.default_rng(3)
+    M = 150_001
+    skewed = rng.gamma(2.0, size=M)
+    ties = np.round(rng.normal(size=M), 1)              # many equal values
+    adversarial = np.arange(M, dtype=float)
+    adversarial[::M // 8192] = -1.0 - np.arange(adversarial[::M // 8192].size)
+    # the strided subsample sees only the lowest values: its thresholds fall short,
+    # so the selection widens them and finally sorts everything
+    Y = np.column_stack([skewed, ties, adversarial, -skewed])
+    got = _intervals(Y, p)
+    for j in range(Y.shape[1]):
+        ref = _sorted_intervals(Y[:, j], p)
+        for kind in ("symmetric", "shortest"):
+            assert (got[kind][0][j], got[kind][1][j]) == ref[kind], (j, kind)
 
 
 def test_intervals_follow_jcgm101_order_statistics():

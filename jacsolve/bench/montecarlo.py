@@ -2,15 +2,20 @@
 
 Tables:
 
-1. ``propagate_mc`` with 10**6 draws (including the shortest 95 % interval)
-   against a NumPy-vectorised Monte Carlo of the same model (NumPy Generator
-   draws, array arithmetic, sort), and against the bare compiled model loop
-   (the model evaluated over pre-drawn inputs, in parallel) and the compiled
-   sampler alone.
-2. Adaptive Monte Carlo (JCGM 101 7.9): draws needed for 1 and 2
+1. ``propagate_mc`` with 10**6 draws against a NumPy-vectorised Monte Carlo
+   of the same model doing the same work, in two stages: (a) draws, model,
+   mean and standard uncertainty; (b) the same plus the probabilistically
+   symmetric and the shortest coverage intervals. Beside them, the bare
+   compiled model loop (the model over pre-drawn inputs, ``prange``) and the
+   compiled sampler alone, which together bound what (a) can reach.
+2. The results of both Monte Carlo runs (independent streams): they agree
+   within their standard errors.
+3. Adaptive Monte Carlo (JCGM 101 7.9): draws needed for 1 and 2
    significant digits on the examples of clause 9.
 
-Compile times (first calls in this process) are reported separately.
+All timings are medians after a warm-up, in one process, with
+``numba.get_num_threads()`` threads; first calls (compilation) are reported
+separately.
 """
 from __future__ import annotations
 
@@ -63,12 +68,33 @@ def _numpy_gauge(rng, n):
 
 
 def _numpy_mc(sampler, n, p=0.95):
-    """What a careful NumPy user writes: vectorised draws, moments, sorted values."""
+    """What a careful NumPy user writes: vectorised draws, moments, sorted values.
+
+    Returns mean, std and the shortest p interval.
+    """
+    mean, std, intervals = _numpy_stages(sampler, n, p)
+    return (mean, std) + intervals["shortest"]
+
+
+def _numpy_stages(sampler, n, p=0.95, intervals=True):
+    """(a) draws, model, mean, std; (b) with ``intervals``: one sort, both intervals (a dict)."""
     y = sampler(np.random.default_rng(1), n)
+    mean, std = y.mean(), y.std(ddof=1)
+    if not intervals:
+        return mean, std, None
     ys = np.sort(y)
     q = int(math.floor(p * n + 0.5))
-    r = int(np.argmin(ys[q:] - ys[:n - q]))
-    return y.mean(), y.std(ddof=1), ys[r], ys[r + q]
+    r = (n - q + 1) // 2 - 1                       # JCGM 101 7.7
+    k = int(np.argmin(ys[q:] - ys[:n - q]))
+    return mean, std, {"symmetric": (ys[r], ys[r + q]), "shortest": (ys[k], ys[k + q])}
+
+
+def _jacsolve_stages(ex, n, intervals=True):
+    r = propagate_mc(ex.fun, ex.inputs, n=n, seed=1, p=ex.p)
+    if intervals:
+        r.interval(kind="symmetric")
+        r.interval(kind="shortest")
+    return r
 
 
 def run(quick: bool = False, progress=None) -> Report:
@@ -77,39 +103,54 @@ def run(quick: bool = False, progress=None) -> Report:
     report = Report("Monte Carlo propagation (JCGM 101)")
     cases = [("mass calibration (9.3), 5 inputs", gum.mass(), _numpy_mass),
              ("gauge block (9.5), 9 inputs", gum.gauge(), _numpy_gauge)]
-    speed = Table(f"propagate_mc vs NumPy-vectorised Monte Carlo, {n:.0e} draws",
-                  ["model", "jacsolve s", "NumPy s", "speed-up", "model loop s",
+    threads = numba.get_num_threads()
+    speed = Table(f"propagate_mc vs NumPy-vectorised Monte Carlo, {n:.0e} draws, "
+                  f"{threads} threads",
+                  ["model", "stage", "jacsolve s", "NumPy s", "speed-up", "model loop s",
                    "sampler s", "jacsolve / model loop", "jacsolve / (sampler + loop)"],
-                  note="jacsolve = propagate_mc + shortest 95 % interval; NumPy = Generator "
-                       "draws, vectorised model, sort, shortest interval. model loop = the "
-                       "compiled model over pre-drawn inputs (parallel prange); sampler = "
-                       "jacsolve's compiled parallel sampler alone. Median of repeats after "
-                       "warm-up, same process.")
+                  note="(a) draws + model + mean and u(y); (b) the same + probabilistically "
+                       "symmetric and shortest intervals at the example's p. jacsolve = "
+                       "propagate_mc (+ interval); NumPy = Generator draws, vectorised model, "
+                       "mean/std (+ one np.sort and both intervals). model loop = the compiled "
+                       "model over pre-drawn inputs (prange, no sampling); sampler = jacsolve's "
+                       "compiled parallel sampler alone. Medians after warm-up, same process.")
+    values = Table("Results of both runs (independent random streams)",
+                   ["model", "method", "mean", "u", "symmetric", "shortest"])
     for name, ex, numpy_sampler in cases:
         say(f"speed: {name}")
-
-        def ours():
-            r = propagate_mc(ex.fun, ex.inputs, n=n, seed=1, p=ex.p)
-            r.interval(kind="shortest")
-
-        report.compile_times[f"propagate_mc first call, {name}"] = first_call(ours)
-        t_ours = median_time(ours, repeat=3 if quick else 5)
-        t_numpy = median_time(lambda: _numpy_mc(numpy_sampler, n, ex.p), repeat=3 if quick else 5)
+        repeat = 3 if quick else 7
+        report.compile_times[f"propagate_mc first call, {name}"] = first_call(
+            lambda: _jacsolve_stages(ex, n, intervals=False))
+        report.compile_times[f"propagate_mc + intervals, first call, {name}"] = first_call(
+            lambda: _jacsolve_stages(ex, n))
         plan = D.SamplingPlan(ex.inputs)
         X = plan.draw(D.seed_key(1), 0, n)
         Y = np.empty(n)
         report.compile_times[f"bare model loop, {name}"] = first_call(
             lambda: _model_loop(ex.fun, X, Y))
-        t_loop = median_time(lambda: _model_loop(ex.fun, X, Y), repeat=5)
+        t_loop = median_time(lambda: _model_loop(ex.fun, X, Y), repeat=repeat)
         pre = np.zeros((0, 0))
         t_sample = median_time(lambda: D.sample_blocks(plan.codes, plan.params, plan.cols,
                                                        plan.extra, pre, np.uint64(1), 0, X),
-                               repeat=5)
-        speed.add(**{"model": name, "jacsolve s": t_ours, "NumPy s": t_numpy,
-                     "speed-up": t_numpy / t_ours, "model loop s": t_loop,
-                     "sampler s": t_sample, "jacsolve / model loop": t_ours / t_loop,
-                     "jacsolve / (sampler + loop)": t_ours / (t_sample + t_loop)})
-    report.tables.append(speed)
+                               repeat=repeat)
+        for stage, full in (("(a) moments", False), ("(b) + intervals", True)):
+            t_ours = median_time(lambda: _jacsolve_stages(ex, n, full), repeat=repeat)
+            t_numpy = median_time(lambda: _numpy_stages(numpy_sampler, n, ex.p, full),
+                                  repeat=repeat)
+            speed.add(**{"model": name, "stage": stage, "jacsolve s": t_ours,
+                         "NumPy s": t_numpy, "speed-up": t_numpy / t_ours,
+                         "model loop s": t_loop, "sampler s": t_sample,
+                         "jacsolve / model loop": t_ours / t_loop,
+                         "jacsolve / (sampler + loop)": t_ours / (t_sample + t_loop)})
+        r = _jacsolve_stages(ex, n)
+        mean, std, intervals = _numpy_stages(numpy_sampler, n, ex.p)
+        fmt = lambda pair: f"[{float(np.ravel(pair[0])[0]):.5g}, {float(np.ravel(pair[1])[0]):.5g}]"
+        values.add(model=name, method="jacsolve", mean=float(r.mean[0]), u=float(r.std[0]),
+                   symmetric=fmt(r.interval(kind="symmetric")),
+                   shortest=fmt(r.interval(kind="shortest")))
+        values.add(model=name, method="NumPy", mean=float(mean), u=float(std),
+                   symmetric=fmt(intervals["symmetric"]), shortest=fmt(intervals["shortest"]))
+    report.tables += [speed, values]
 
     adaptive = Table("Adaptive Monte Carlo (JCGM 101 7.9): draws until stable",
                      ["example", "digits", "draws", "converged", "u(y)", "delta", "s"],
