@@ -19,6 +19,7 @@ _EXPORTS = {
     "group_columns": "coloring", "ColumnGroups": "coloring",
     # nonlinear systems
     "solve": "nonlinear", "solve_batch": "batch", "RootResult": "nonlinear",
+    "ConvergenceError": "nonlinear",
     "BatchResult": "batch", "Status": "status",
     # uncertainty
     "propagate": "uncertainty", "propagate_mc": "montecarlo", "validate": "montecarlo",

@@ -1,10 +1,21 @@
-"""Compiled dense solvers for small systems F(x) = 0: one kernel runs a whole solve.
+"""Compiled dense solvers for small systems F(x) = 0: one compiled call runs a whole solve.
 
-:func:`solve_dense` is specialised on the user function (see
-:func:`jacsolve._jit.specialise`), so a solve from Python costs one compiled
-call. The Jacobian comes from a *provider* kernel passed in as an argument
-(complex step, differences, or the user's analytic ``jac``), so each
-(function, provider) pair compiles once and every method shares it.
+Design (compile time drives it): numba re-optimises the whole call tree of
+every function it compiles, so an algorithm specialised on each user function
+costs seconds per function. Here the algorithms are compiled once (cached on
+disk) and reach the user's function through *first-class function pointers*:
+
+* per user function, only small kernels are compiled (:func:`evaluate_into`,
+  a Jacobian kernel such as :func:`jac_complex_into`), each bound to ``fun``
+  by :func:`jacsolve._jit.specialise` and compiled for one fixed signature;
+* :func:`solve_dense` (and the methods it calls) takes them as
+  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``;
+* :func:`dense_solver` builds the per-function entry point: a compiled
+  closure holding those pointers as constants, so a solve from Python costs
+  one call of a few microseconds.
+
+For plain Python functions the same algorithm runs as Python
+(:func:`jacsolve._jit.python_version`), with a callback if one is given.
 
 Methods (integer codes, see ``NEWTON`` ...):
 
@@ -20,14 +31,20 @@ Methods (integer codes, see ``NEWTON`` ...):
 
 Numerical trouble is a status, never an exception: a trial point where fun
 raises or returns inf/NaN is a failed step (the line search backs off, the
-trust region shrinks). The linear algebra lives in cached helpers so that
-only the thin loops that call ``fun`` compile per function.
+trust region shrinks).
 """
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-from ._jit import cached_njit, kernel_njit
+import numba
+import numpy as np
+from numba import types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.core.types.function_type import WrapperAddressProtocol
+from numba.experimental.function_type import _get_wrapper_address
+
+from ._jit import cached_njit, kernel_njit, python_version
 from ._linalg import lu_factor, lu_solve
 from .kernels import (BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, as_1d, complex_steps,
                       jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
@@ -35,8 +52,8 @@ from .kernels import (BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, as_1d, 
 from .status import Status
 
 # methods
-NEWTON, TRUST_REGION, BROYDEN, AUTO, KRYLOV = 0, 1, 2, 3, 4
-METHOD_NAMES = ("newton", "trust-region", "broyden", "auto", "krylov")
+NEWTON, TRUST_REGION, BROYDEN, AUTO, KRYLOV, LEVMAR = 0, 1, 2, 3, 4, 5
+METHOD_NAMES = ("newton", "trust-region", "broyden", "auto", "krylov", "levenberg-marquardt")
 
 # statuses (the values of jacsolve.status.Status; kernels cannot hold the enum)
 SUCCESS = int(Status.SUCCESS)
@@ -67,18 +84,21 @@ TR_FACTOR = 100.0      # initial trust radius factor (MINPACK's default)
 MAX_STEP = 1e3         # a line-search step is capped at MAX_STEP * max(|x|, 1)
 ARMIJO = 1e-4
 MAX_BACKTRACKS = 60
+AUTO_STAGES = (BROYDEN, TRUST_REGION, LEVMAR, NEWTON)
+NSLOW = 20            # Newton: this many steps in a row without progress is a stall
 HIST_MAX = 100_000     # at most this many history entries are kept
 
 
+def algorithm(fun):
+    """Decorator for the function-independent solver loops: compiled once per
+    signature and cached; marked as a kernel so that
+    :func:`~jacsolve._jit.python_version` swaps in their Python versions."""
+    dispatcher = cached_njit(fun)
+    dispatcher._jacsolve_kernel = True
+    return dispatcher
+
+
 # ------------------------------------------------------- function-independent
-@cached_njit
-def norm2(v):
-    s = 0.0
-    for i in range(v.size):
-        s += v[i] * v[i]
-    return np.sqrt(s)
-
-
 @cached_njit
 def maxabs(v):
     s = 0.0
@@ -87,6 +107,19 @@ def maxabs(v):
         if not a <= s:  # NaN propagates
             s = a
     return s
+
+
+@cached_njit
+def norm2(v):
+    """Euclidean norm, scaled so that squares of tiny entries do not underflow."""
+    s = maxabs(v)
+    if s == 0.0 or not s < np.inf:
+        return s
+    t = 0.0
+    for i in range(v.size):
+        a = v[i] / s
+        t += a * a
+    return s * np.sqrt(t)
 
 
 @cached_njit
@@ -254,28 +287,26 @@ def no_callback(x, f):
     return False
 
 
-@cached_njit
-def no_jac(x):
-    return np.empty((0, 0))
-
-
-# ------------------------------------------------------------ calling fun
+# -------------------------------------------- per-function kernels (small)
+# Each is bound to the user function by specialise() and compiled for one
+# signature; the algorithms call them through pointers.
 @kernel_njit
-def call(fun, x, args):
+def call_fun(fun, x, args):
     return as_1d(fun(x, *args))
 
 
 @kernel_njit
-def evaluate(fun, x, args, out, stats):
+def evaluate_into(fun, x, args, out, stats):
     """out = fun(x). EVAL_FAILED if fun raised or gave inf/NaN (a failed trial
-    point), EVAL_SIZE if its output length changed."""
+    point), EVAL_SIZE (with the length in stats[EXTRA]) if its length is wrong."""
     stats[NFEV] += 1
     try:
-        y = call(fun, x, args)
-    except Exception:  # a fault at a trial point is survived: the step fails
+        y = call_fun(fun, x, args)
+    except Exception:  # survived: the step fails, the count is reported
         stats[NFAIL] += 1
         return EVAL_FAILED
     if y.size != out.size:
+        stats[EXTRA] = y.size
         return EVAL_SIZE
     for i in range(out.size):
         out[i] = y[i]
@@ -285,78 +316,101 @@ def evaluate(fun, x, args, out, stats):
     return EVAL_OK
 
 
-# ------------------------------------------------------- Jacobian providers
-# Each is provider(fun, x, args, f, ujac) -> (Jt, status, nfev), Jt C-ordered (n, n).
-@kernel_njit
-def jac_complex(fun, x, args, f, ujac):
-    return jacobian_complex_t(fun, x, args, complex_steps(x, np.ones(x.size)))
+@cached_njit
+def store_jacobian(Jt_new, status, nfev, Jt, stats):
+    """Copy a kernel's Jt into the solver's buffer; the solve status of it."""
+    stats[NJEV] += 1
+    stats[NFEV] += nfev
+    if status == BAD_OUTPUT_SIZE or Jt_new.shape[0] != Jt.shape[0] \
+            or Jt_new.shape[1] != Jt.shape[1]:
+        return BAD_F_SIZE
+    if status == NOT_COMPLEX_SAFE:
+        return NOT_CS
+    Jt[:, :] = Jt_new
+    if status != OK or not all_finite(Jt.ravel()):
+        return NONFINITE
+    return OK
 
 
 @kernel_njit
-def jac_forward(fun, x, args, f, ujac):
-    h = relative_steps(x, SQRT_EPS, np.ones(x.size))
+def jac_complex_into(fun, x, args, f, Jt, stats):
+    try:
+        Jt_new, status, nfev = jacobian_complex_t(fun, x, args,
+                                                  complex_steps(x, np.ones(x.size)))
+    except Exception:  # fun raised at x itself: no Jacobian here
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+
+
+@kernel_njit
+def jac_forward_into(fun, x, args, f, Jt, stats):
     inf = np.full(x.size, np.inf)
-    return jacobian_forward_t(fun, x, args, f, h, -inf, inf)
+    try:
+        Jt_new, status, nfev = jacobian_forward_t(
+            fun, x, args, f, relative_steps(x, SQRT_EPS, np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
 
 
 @kernel_njit
-def jac_central(fun, x, args, f, ujac):
-    h = relative_steps(x, EPS ** (1.0 / 3.0), np.ones(x.size))
+def jac_central_into(fun, x, args, f, Jt, stats):
     inf = np.full(x.size, np.inf)
-    return jacobian_central_t(fun, x, args, f, h, -inf, inf)
+    try:
+        Jt_new, status, nfev = jacobian_central_t(
+            fun, x, args, f, relative_steps(x, EPS ** (1.0 / 3.0), np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
 
 
 @kernel_njit
-def jac_richardson(fun, x, args, f, ujac):
-    h = relative_steps(x, 0.1, np.ones(x.size))
+def jac_richardson_into(fun, x, args, f, Jt, stats):
     inf = np.full(x.size, np.inf)
-    Jt, Et, status, nfev = jacobian_richardson_t(fun, x, args, f, h, -inf, inf)
-    return Jt, status, nfev
+    try:
+        Jt_new, Et, status, nfev = jacobian_richardson_t(
+            fun, x, args, f, relative_steps(x, 0.1, np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
 
 
 @kernel_njit
-def call_jac(ujac, x, args):
-    return np.asarray(ujac(x, *args))
+def call_jac(jac, x, args):
+    return np.asarray(jac(x, *args))
 
 
 @kernel_njit
-def jac_analytic(fun, x, args, f, ujac):
+def jac_analytic_into(jac, x, args, f, Jt, stats):
+    """The user's analytic ``jac(x, *args)`` (bound in place of fun)."""
+    stats[NJEV] += 1
+    try:
+        J = call_jac(jac, x, args)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
     n = x.size
-    J = call_jac(ujac, x, args)
-    Jt = np.empty((n, n))
-    if J.shape[0] != n or J.shape[1] != n:
-        return Jt, BAD_JAC_SHAPE, 0
+    if J.ndim != 2 or J.shape[0] != n or J.shape[1] != n:
+        stats[EXTRA] = -1
+        return BAD_JAC_SHAPE
     for i in range(n):
         for j in range(n):
             Jt[j, i] = J[i, j]
-    return Jt, OK, 0
+    return OK if all_finite(Jt.ravel()) else NONFINITE
 
 
-@kernel_njit
-def jacobian_at(fun, jac, ujac, x, args, f, stats):
-    """(Jt, status) from the provider; status is a solve status, OK or a fault."""
-    stats[NJEV] += 1
-    try:
-        Jt, status, nfev = jac(fun, x, args, f, ujac)
-    except Exception:  # fun (or jac) raised at x itself: no Jacobian here
-        stats[NFAIL] += 1
-        return np.empty((0, 0)), NONFINITE
-    stats[NFEV] += nfev
-    if status == BAD_OUTPUT_SIZE:
-        return Jt, BAD_F_SIZE
-    if status == NOT_COMPLEX_SAFE:
-        return Jt, NOT_CS
-    if status == BAD_JAC_SHAPE:
-        stats[EXTRA] = -1
-        return Jt, BAD_JAC_SHAPE
-    if status != OK or not all_finite(Jt.ravel()):
-        return Jt, NONFINITE
-    return Jt, OK
+JACOBIAN_KERNELS = {"complex": jac_complex_into, "forward": jac_forward_into,
+                    "central": jac_central_into, "richardson": jac_richardson_into,
+                    "analytic": jac_analytic_into}
 
 
 # ------------------------------------------------------------- line search
-@kernel_njit
-def line_search(fun, x, args, f, p, slope, xtol, stats, x1, f1):
+@algorithm
+def line_search(ev, x, args, f, p, slope, xtol, stats, x1, f1):
     """Backtracking (Armijo) along p on phi = |F|^2/2 with phi'(0) = slope < 0.
 
     Interpolates quadratically, within [0.1, 0.5] of the previous step; a
@@ -376,7 +430,7 @@ def line_search(fun, x, args, f, p, slope, xtol, stats, x1, f1):
             return EVAL_FAILED
         for i in range(x.size):
             x1[i] = x[i] + alpha * p[i]
-        code = evaluate(fun, x1, args, f1, stats)
+        code = ev(x1, args, f1, stats)
         if code == EVAL_SIZE:
             return EVAL_SIZE
         if code == EVAL_OK:
@@ -391,21 +445,47 @@ def line_search(fun, x, args, f, p, slope, xtol, stats, x1, f1):
     return EVAL_FAILED
 
 
+@cached_njit
+def cap_step(p, x):
+    """Scale p down to at most MAX_STEP * max(|x|, 1): a far step from a nearly
+    singular J would only leave the region where fun is meaningful."""
+    cap = MAX_STEP * max(norm2(x), 1.0)
+    pn = norm2(p)
+    if pn > cap:
+        for i in range(p.size):
+            p[i] *= cap / pn
+
+
 # ------------------------------------------------------------------ methods
-@kernel_njit
-def newton(fun, jac, ujac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
+@algorithm
+def take_step(callback, x, f, x1, f1, tol, stats, hist):
+    """Move to (x1, f1) and record it; the status that ends the solve there
+    (the residual test, divergence, the callback), or a negative value."""
+    copy_into(x, x1)
+    copy_into(f, f1)
+    record(hist, stats, f)
+    status = stop_after_step(x, f, tol)
+    if callback(x, f) and status < 0:
+        return CALLBACK
+    return status
+
+
+@algorithm
+def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
     """Damped Newton with Levenberg-Marquardt fallback; x, f updated in place."""
     n = x.size
+    Jt = np.empty((n, n))
     LU = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
     p = np.empty(n)
     g = np.empty(n)
     x1 = np.empty(n)
     f1 = np.empty(n)
+    nslow = 0
     while True:
         if stats[NIT] >= maxiter:
             return MAXITER
-        Jt, status = jacobian_at(fun, jac, ujac, x, args, f, stats)
+        status = jac(x, args, f, Jt, stats)
         if status != OK:
             return status
         gradient(Jt, f, g)
@@ -421,12 +501,8 @@ def newton(fun, jac, ujac, callback, x, f, args, tol, xtol, maxiter, stats, hist
             if mu > 0.0 and not lm_direction(Jt, g, mu, LU, piv, p):
                 mu *= 1e3
                 continue
-            cap = MAX_STEP * max(norm2(x), 1.0)
-            pn = norm2(p)
-            if pn > cap:
-                for i in range(n):
-                    p[i] *= cap / pn
-            code = line_search(fun, x, args, f, p, dot(g, p), xtol, stats, x1, f1)
+            cap_step(p, x)
+            code = line_search(ev, x, args, f, p, dot(g, p), xtol, stats, x1, f1)
             if code != EVAL_FAILED:
                 break
             mu = max(mu * 1e3, 1e-6 * scale)
@@ -435,23 +511,22 @@ def newton(fun, jac, ujac, callback, x, f, args, tol, xtol, maxiter, stats, hist
         if code == EVAL_FAILED:
             record(hist, stats, f)
             return no_progress(rcond)
-        copy_into(x, x1)
-        copy_into(f, f1)
-        record(hist, stats, f)
-        status = stop_after_step(x, f, tol)
+        # crawling (|F|^2 down by < 0.1% per step, NSLOW steps running) is a stall
+        nslow = nslow + 1 if dot(f1, f1) > 0.999 * dot(f, f) else 0
+        status = take_step(callback, x, f, x1, f1, tol, stats, hist)
         if status >= 0:
             return status
-        if callback(x, f):
-            return CALLBACK
+        if nslow >= NSLOW:
+            return no_progress(rcond)
 
 
-@kernel_njit
-def trust_region(fun, jac, ujac, callback, x, f, args, broyden, tol, xtol, maxiter,
-                 stats, hist):
+@algorithm
+def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, stats, hist):
     """Powell's dogleg (MINPACK hybrd, unit scaling); with ``broyden`` the
     Jacobian is updated by rank-1 formulas and re-evaluated after two failed
     steps, otherwise it is evaluated at every new point."""
     n = x.size
+    Jt = np.empty((n, n))
     LU = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
     pN = np.empty(n)
@@ -464,18 +539,16 @@ def trust_region(fun, jac, ujac, callback, x, f, args, broyden, tol, xtol, maxit
     xnorm = norm2(x)
     fnorm = norm2(f)
     delta = TR_FACTOR * xnorm if xnorm > 0.0 else TR_FACTOR
-    Jt = np.empty((n, n))
     need_jac = True
     first = True
     ncsuc = 0
     ncfail = 0
     nslow1 = 0
     nslow2 = 0
-    rcond = 1.0
     while True:
         jeval = need_jac
         if need_jac:
-            Jt, status = jacobian_at(fun, jac, ujac, x, args, f, stats)
+            status = jac(x, args, f, Jt, stats)
             if status != OK:
                 return status
             need_jac = False
@@ -496,7 +569,7 @@ def trust_region(fun, jac, ujac, callback, x, f, args, broyden, tol, xtol, maxit
         for i in range(n):
             x1[i] = x[i] + p[i]
         stats[NIT] += 1
-        code = evaluate(fun, x1, args, f1, stats)
+        code = ev(x1, args, f1, stats)
         if code == EVAL_SIZE:
             return BAD_F_SIZE
         # reductions of |F|^2 relative to |F|^2: actual and predicted by J
@@ -524,18 +597,15 @@ def trust_region(fun, jac, ujac, callback, x, f, args, broyden, tol, xtol, maxit
                 delta = 2.0 * pnorm
         for i in range(n):
             df[i] = f1[i] - f[i]
-        if ratio >= 1e-4:
-            copy_into(x, x1)
-            copy_into(f, f1)
-            xnorm = norm2(x)
-            fnorm = norm2(f)
-        record(hist, stats, f)
-        if ratio >= 1e-4:
-            status = stop_after_step(x, f, tol)
+        accepted = ratio >= 1e-4
+        if accepted:
+            status = take_step(callback, x, f, x1, f1, tol, stats, hist)
             if status >= 0:
                 return status
-            if callback(x, f):
-                return CALLBACK
+            xnorm = norm2(x)
+            fnorm = norm2(f)
+        else:
+            record(hist, stats, f)
         # progress tests (hybrd's nslow1, nslow2) and the step floor
         nslow1 = 0 if actred >= 0.001 else nslow1 + 1
         if jeval:
@@ -548,101 +618,245 @@ def trust_region(fun, jac, ujac, callback, x, f, args, broyden, tol, xtol, maxit
             elif code == EVAL_OK:
                 broyden_update(Jt, p, df, work)
         else:
-            need_jac = ratio >= 1e-4
+            need_jac = accepted
 
 
-@kernel_njit
-def run_method(fun, jac, ujac, callback, method, x, f, args, tol, xtol, maxiter, stats, hist):
+@algorithm
+def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
+    """Levenberg-Marquardt on |F|^2/2 with Nielsen's damping update: steps
+    -(J^T J + mu I)^-1 J^T F, exact Jacobian at every accepted point."""
+    n = x.size
+    Jt = np.empty((n, n))
+    A = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    p = np.empty(n)
+    g = np.empty(n)
+    x1 = np.empty(n)
+    f1 = np.empty(n)
+    mu = -1.0
+    nu = 2.0
+    nslow = 0
+    need_jac = True
+    while True:
+        if need_jac:
+            status = jac(x, args, f, Jt, stats)
+            if status != OK:
+                return status
+            gradient(Jt, f, g)
+            if norm2(g) == 0.0:
+                return no_progress(0.0)
+            if mu < 0.0:
+                mu = 1e-3 * gram_scale(Jt)
+            need_jac = False
+        if stats[NIT] >= maxiter:
+            return MAXITER
+        stats[NIT] += 1
+        code = EVAL_FAILED
+        if lm_direction(Jt, g, mu, A, piv, p):
+            for i in range(n):
+                x1[i] = x[i] + p[i]
+            code = ev(x1, args, f1, stats)
+        if code == EVAL_SIZE:
+            return BAD_F_SIZE
+        phi = 0.5 * dot(f, f)
+        rho = -1.0
+        if code == EVAL_OK:
+            pred = 0.5 * (mu * dot(p, p) - dot(p, g))
+            if pred > 0.0:
+                rho = (phi - 0.5 * dot(f1, f1)) / pred
+        if rho > 0.0:
+            nslow = nslow + 1 if dot(f1, f1) > 0.999 * dot(f, f) else 0
+            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+            nu = 2.0
+            need_jac = True
+            status = take_step(callback, x, f, x1, f1, tol, stats, hist)
+            if status >= 0:
+                return status
+        else:
+            mu *= nu
+            nu *= 2.0
+            record(hist, stats, f)
+        xnorm = norm2(x)
+        if nslow >= NSLOW or not mu < BIG or (
+                code == EVAL_OK and norm2(p) <= xtol * (xnorm if xnorm > 0.0 else 1.0)):
+            return no_progress(0.0)
+
+
+@algorithm
+def run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats, hist):
     if method == NEWTON:
-        return newton(fun, jac, ujac, callback, x, f, args, tol, xtol, maxiter, stats, hist)
-    return trust_region(fun, jac, ujac, callback, x, f, args, method == BROYDEN, tol, xtol,
-                        maxiter, stats, hist)
+        return newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist)
+    if method == LEVMAR:
+        return levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats,
+                                   hist)
+    return trust_region(ev, jac, callback, x, f, args, method == BROYDEN, tol, xtol, maxiter,
+                        stats, hist)
 
 
-@kernel_njit
-def solve_dense(fun, x0, args, jac, ujac, callback, method, tol, xtol, maxiter):
-    """The whole solve. Returns (x, f, status, stats, hist, method_used)."""
-    n = x0.size
-    stats = np.zeros(NSTATS, dtype=np.int64)
-    hist = np.empty(min(maxiter, HIST_MAX) + 1)
-    x = x0.copy()
+@algorithm
+def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, stats, hist):
+    """The whole solve, from x0 into (x, f); returns the status.
+
+    stats[EXTRA] receives the method that produced x (for ``auto``), or the
+    length fun returned when that is wrong.
+    """
+    copy_into(x, x0)
+    stats[EXTRA] = method
     if not all_finite(x0):
-        return x, np.empty(0), BAD_X, stats, hist, method
-    y = call(fun, x, args)  # fun raising at x0 is the caller's problem: it propagates
-    stats[NFEV] = 1
-    f = np.empty(y.size)
-    for i in range(y.size):
-        f[i] = y[i]
+        return BAD_X
+    code = ev(x, args, f, stats)
     record(hist, stats, f)
-    if y.size != n:
-        stats[EXTRA] = y.size
-        return x, f, BAD_F_SIZE, stats, hist, method
-    if not all_finite(f):
-        return x, f, NONFINITE, stats, hist, method
+    if code == EVAL_SIZE:
+        return BAD_F_SIZE
+    if code != EVAL_OK:  # inf/NaN at x0, or fun raised there (solve() tells which)
+        return NONFINITE
     if maxabs(f) <= tol:
-        return x, f, SUCCESS, stats, hist, method
+        return SUCCESS
     if method != AUTO:
-        status = run_method(fun, jac, ujac, callback, method, x, f, args, tol, xtol, maxiter,
-                            stats, hist)
-        return x, f, status, stats, hist, method
+        return run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats,
+                          hist)
     # auto: cheap Broyden first (hybrd), then exact-Jacobian trust region, then
-    # line-search Newton; each restarts from x0 and the best end point wins
+    # Levenberg-Marquardt, then line-search Newton; each restarts from x0 and
+    # the best end point wins
     f0 = f.copy()
     best_x = x.copy()
     best_f = f.copy()
     best_status = STALLED
     best_method = BROYDEN
-    for stage in range(3):
-        m = BROYDEN if stage == 0 else (TRUST_REGION if stage == 1 else NEWTON)
+    for stage in range(4):
+        m = AUTO_STAGES[stage]
         copy_into(x, x0)
         copy_into(f, f0)
-        status = run_method(fun, jac, ujac, callback, m, x, f, args, tol, xtol, maxiter,
-                            stats, hist)
+        status = run_method(ev, jac, callback, m, x, f, args, tol, xtol, maxiter, stats, hist)
         if status < 0:
-            return x, f, status, stats, hist, m
+            return status
+        stats[EXTRA] = m
+        if status == SUCCESS or status == CALLBACK or status == MAXITER:
+            return status
         if stage == 0 or maxabs(f) < maxabs(best_f):
             copy_into(best_x, x)
             copy_into(best_f, f)
             best_status = status
             best_method = m
-        if status == SUCCESS or status == CALLBACK or status == MAXITER:
-            return x, f, status, stats, hist, m
-    return best_x, best_f, best_status, stats, hist, best_method
+    copy_into(x, best_x)
+    copy_into(f, best_f)
+    stats[EXTRA] = best_method
+    return best_status
 
 
-# One entry point per Jacobian provider, so that specialise() binds fun and the
-# provider as compile-time constants (a dispatcher argument costs ~10 us per call).
-@kernel_njit
-def dense_complex(fun, x0, args, method, tol, xtol, maxiter):
-    return solve_dense(fun, x0, args, jac_complex, no_jac, no_callback, method, tol, xtol,
-                       maxiter)
+# ----------------------------------------------- first-class function values
+F1 = types.float64[::1]
+F2 = types.float64[:, ::1]
+I1 = types.int64[::1]
 
 
-@kernel_njit
-def dense_forward(fun, x0, args, method, tol, xtol, maxiter):
-    return solve_dense(fun, x0, args, jac_forward, no_jac, no_callback, method, tol, xtol,
-                       maxiter)
+def ev_signature(argty):
+    return types.int64(F1, argty, F1, I1)
 
 
-@kernel_njit
-def dense_central(fun, x0, args, method, tol, xtol, maxiter):
-    return solve_dense(fun, x0, args, jac_central, no_jac, no_callback, method, tol, xtol,
-                       maxiter)
+def jac_signature(argty):
+    return types.int64(F1, argty, F1, F2, I1)
 
 
-@kernel_njit
-def dense_richardson(fun, x0, args, method, tol, xtol, maxiter):
-    return solve_dense(fun, x0, args, jac_richardson, no_jac, no_callback, method, tol, xtol,
-                       maxiter)
+CALLBACK_SIGNATURE = types.boolean(F1, F1)
 
 
-@kernel_njit
-def dense_analytic(fun, x0, args, ujac, method, tol, xtol, maxiter):
-    return solve_dense(fun, x0, args, jac_analytic, ujac, no_callback, method, tol, xtol,
-                       maxiter)
+class Pointer(WrapperAddressProtocol):
+    """A compiled function as a first-class function value: its address for
+    one signature (numba calls through it without re-compiling the callee)."""
+
+    def __init__(self, dispatcher, sig):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            dispatcher.compile(sig.args)
+            self._addr = _get_wrapper_address(dispatcher, sig)
+        self._sig = sig
+        self._dispatcher = dispatcher  # keeps the code alive
+
+    def __wrapper_address__(self):
+        return self._addr
+
+    def signature(self):
+        return self._sig
 
 
-ENTRY = {"complex": dense_complex, "forward": dense_forward, "central": dense_central,
-         "richardson": dense_richardson}
-PROVIDER = {"complex": jac_complex, "forward": jac_forward, "central": jac_central,
-            "richardson": jac_richardson, "analytic": jac_analytic}
+_NO_CALLBACK = []
+
+
+def no_callback_pointer():
+    if not _NO_CALLBACK:
+        _NO_CALLBACK.append(Pointer(no_callback, CALLBACK_SIGNATURE))
+    return _NO_CALLBACK[0]
+
+
+_ALGORITHMS: dict = {}
+
+
+def algorithm_pointer(algo, argty, extra):
+    """``algo`` compiled (or loaded from the cache) for ``args`` of type argty."""
+    key = (algo, argty)
+    ptr = _ALGORITHMS.get(key)
+    if ptr is None:
+        ev = types.FunctionType(ev_signature(argty))
+        cb = types.FunctionType(CALLBACK_SIGNATURE)
+        sig = types.int64(ev, *extra(argty), cb, *_TAIL_TYPES[algo](argty))
+        ptr = _ALGORITHMS[key] = Pointer(algo, sig)
+    return ptr
+
+
+def _dense_tail(argty):
+    return (F1, argty, types.int64, types.float64, types.float64, types.int64, F1, F1, I1, F1)
+
+
+_TAIL_TYPES = {solve_dense: _dense_tail}
+
+
+def entry_point(algo, pointers, argty, extra, alloc):
+    """A compiled closure that allocates the outputs and calls ``algo`` with
+    the per-function pointers as constants: one call from Python per solve."""
+    namespace = {"_algo": algorithm_pointer(algo, argty, extra), "np": np,
+                 "_alloc": alloc}
+    names = []
+    for k, ptr in enumerate(pointers):
+        namespace[f"_p{k}"] = ptr
+        names.append(f"_p{k}")
+    src = ("def entry(x0, args, method, tol, xtol, maxiter):\n"
+           "    x, f, stats, hist = _alloc(x0, maxiter)\n"
+           f"    status = _algo({', '.join(names)}, x0, args, method, tol, xtol, maxiter,"
+           " x, f, stats, hist)\n"
+           "    return x, f, status, stats, hist\n")
+    exec(src, namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+        return numba.njit(error_model="numpy")(namespace["entry"])
+
+
+@cached_njit
+def allocate(x0, maxiter):
+    n = x0.size
+    return (np.empty(n), np.empty(n), np.zeros(NSTATS, dtype=np.int64),
+            np.empty(min(maxiter, HIST_MAX) + 1))
+
+
+def dense_entry(fun, jac_kernel, jac_target, argty):
+    """The compiled solve for (fun, Jacobian kernel, type of args)."""
+    from ._jit import specialise
+    ev = Pointer(specialise(evaluate_into, fun), ev_signature(argty))
+    jp = Pointer(specialise(jac_kernel, jac_target), jac_signature(argty))
+    return entry_point(solve_dense, (ev, jp, no_callback_pointer()), argty,
+                       lambda a: (types.FunctionType(jac_signature(a)),), allocate)
+
+
+def dense_python(fun, jac_kernel, jac_target, callback):
+    """The same solve as Python (plain functions, or a callback)."""
+    from functools import partial
+    ev = partial(python_version(evaluate_into), fun)
+    jp = partial(python_version(jac_kernel), jac_target)
+    cb = no_callback if callback is None else callback
+    solve = python_version(solve_dense)
+
+    def entry(x0, args, method, tol, xtol, maxiter):
+        x, f, stats, hist = allocate(x0, maxiter)
+        status = solve(ev, jp, cb, x0, args, method, tol, xtol, maxiter, x, f, stats, hist)
+        return x, f, status, stats, hist
+    return entry
