@@ -235,6 +235,20 @@ def ridders_tableau(D, levels, orders, ratio, fmag, hmin, value, error):
 
 # --------------------------------------------------------------- dense kernels
 @kernel_njit(inline=True)
+def _stencil_values(fun, x, args, xw, j, d1, d2):
+    """fun at x + d1 e_j and x + d2 e_j: (x1, f1, x2, f2) with the points taken."""
+    xj = x[j]
+    xw[j] = xj + d1
+    x1 = xw[j]
+    f1 = own(as_1d(fun(xw, *args)), xw)
+    xw[j] = xj + d2
+    x2 = xw[j]
+    f2 = own(as_1d(fun(xw, *args)), xw)
+    xw[j] = xj
+    return x1, f1, x2, f2
+
+
+@kernel_njit(inline=True)
 def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
     """Forward differences. ``f0 = fun(x)``; steps ``h``; returns (Jt, status, nfev).
 
@@ -288,13 +302,7 @@ def jacobian_central_t(fun, x, args, f0, h, lower, upper):
             if attempt > 0 and f0.size == 0:
                 f0 = own(as_1d(fun(x, *args)), x)
                 nfev += 1
-            xw[j] = xj + d1
-            x1 = xw[j]
-            f1 = own(as_1d(fun(xw, *args)), xw)
-            xw[j] = xj + d2
-            x2 = xw[j]
-            f2 = own(as_1d(fun(xw, *args)), xw)
-            xw[j] = xj
+            x1, f1, x2, f2 = _stencil_values(fun, x, args, xw, j, d1, d2)
             nfev += 2
             if m < 0:
                 m = f1.size
@@ -399,13 +407,7 @@ def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
                     break
                 attempt += 1
                 continue
-            xw[j] = xj + d1
-            x1 = xw[j]
-            f1 = own(as_1d(fun(xw, *args)), xw)
-            xw[j] = xj + d2
-            x2 = xw[j]
-            f2 = own(as_1d(fun(xw, *args)), xw)
-            xw[j] = xj
+            x1, f1, x2, f2 = _stencil_values(fun, x, args, xw, j, d1, d2)
             nfev += 2
             if f1.size != m or f2.size != m:
                 return Jt, Et, BAD_OUTPUT_SIZE, nfev

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .._jit import jit
+from .mgh import discrete_boundary_value, discrete_boundary_value_jac
 
 
 @dataclass(frozen=True)
@@ -109,27 +110,11 @@ def rosenbrock_hess(x):
 
 
 # ------------------------------- banded: discrete boundary value (MGH 28)
-@jit(cache=True)
-def boundary_value(x):
-    n = x.size
-    h = 1.0 / (n + 1)
-    out = np.empty(n, dtype=x.dtype)
-    for i in range(n):
-        t = (i + 1) * h
-        left = x[i - 1] if i > 0 else 0.0 * x[i]
-        right = x[i + 1] if i < n - 1 else 0.0 * x[i]
-        c = x[i] + t + 1.0
-        out[i] = 2.0 * x[i] - left - right + 0.5 * h * h * c * c * c
-    return out
+boundary_value = discrete_boundary_value
 
 
 def boundary_value_jac(x):
-    n = x.size
-    h = 1.0 / (n + 1)
-    t = np.arange(1, n + 1) * h
-    J = np.diag(2.0 + 1.5 * h * h * (x + t + 1.0) ** 2)
-    J -= np.eye(n, k=1) + np.eye(n, k=-1)
-    return J
+    return discrete_boundary_value_jac(x)
 
 
 def tridiagonal_pattern(n):
