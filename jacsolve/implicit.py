@@ -28,7 +28,7 @@ __all__ = ["propagate_implicit", "propagate_implicit_mc", "ImplicitPropagation"]
 COMPLEX_STEP = 1e-20
 
 
-@kernel_njit
+@kernel_njit(inline=True)  # compiled once, as part of its one caller (the specialised closure)
 def implicit_jacobians_t(F, y, x, args, hy, hx):
     """Complex-step ``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args).
 
@@ -142,7 +142,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     yv = as_vector(y0, "y0")
     args = as_args(args)
     n, m = xv.size, yv.size
-    uu, V, R = input_uncertainty(n, cov, u, corr)
+    uu, V = input_uncertainty(n, cov, u, corr)
     nu = _as_dof(dof, n)
     names = _names(names, n, "names")
     output_names = _names(output_names, m, "output_names")

@@ -17,6 +17,11 @@ whitened Hessian ``L^T H L`` (first differences) and the gradient of
 ``tr(H V_x)`` (second differences): the Hessian and third-derivative terms
 together for all outputs, at ``2 r n`` evaluations for ``r`` uncertain
 directions.
+
+Speed: a propagation is one compiled call, which evaluates f(x), the
+Jacobians at x (and at the second-order points) and ``J V_x J^T``; a model
+compiles one such kernel per Jacobian method, shared by both methods. Input
+checks are compiled helpers, cached on disk.
 """
 from __future__ import annotations
 
@@ -27,12 +32,11 @@ from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ._jit import cached_njit, kernel_njit, record_for, specialise, warn_if_python
 from ._validate import FunctionError, as_args, as_vector, call_kernel, evaluate_once
 from .kernels import (BAD_OUTPUT_SIZE, NONFINITE, NOT_COMPLEX_SAFE, OK, all_finite, as_1d,
-                      jacobian_central_t, jacobian_complex_t)
+                      jacobian_central_t, jacobian_complex_into)
 
 __all__ = ["propagate", "Propagation", "Budget", "BudgetEntry", "NonlinearityWarning",
            "as_covariance", "as_correlation", "coverage_factor"]
@@ -42,6 +46,7 @@ CBRT_EPS = EPS ** (1 / 3)
 COMPLEX_STEP = 1e-20
 BAD_X = -1     # kernel status: x is not finite
 BAD_F0 = -2    # kernel status: fun(x) is not finite
+BAD_U = -3     # kernel status: some u is negative or not finite
 CENTRAL_STEP = 1e-3      # central-difference step, in units of each input's u
 SECOND_ORDER_STEP = {"complex": 1e-2, "central": 1e-1}  # along whitened directions
 PSD_TOL = 1e-10          # smallest eigenvalue allowed for a correlation matrix
@@ -80,34 +85,40 @@ def _cholesky_fails(r, tol):
 
 
 @cached_njit
-def _check_matrix(a, is_corr, sym_tol, psd_tol):
-    """Check a covariance (is_corr False) or correlation matrix in one pass.
+def _check_matrix(a, s, is_corr, sym_tol, psd_tol):
+    """Check a covariance (is_corr False) or a correlation matrix in one pass.
 
-    Returns (code, i, j, u, r): u the standard uncertainties (ones for a
-    correlation), r the symmetrised correlation matrix.
+    ``s`` are the standard uncertainties that go with a correlation matrix
+    (unused for a covariance). Returns (code, i, j, u, V, independent): u the
+    standard uncertainties, V the symmetrised covariance, independent whether
+    V is diagonal. One compiled call, so checking costs about a microsecond.
     """
     n = a.shape[0]
-    u = np.ones(n)
-    r = np.empty((n, n))
+    u = s.copy() if is_corr else np.empty(n)
+    V = np.zeros((n, n))
     scale = 0.0
     for i in range(n):
         for j in range(n):
             if not np.isfinite(a[i, j]):
-                return _NONFINITE, i, j, u, r
+                return _NONFINITE, i, j, u, V, False
             scale = max(scale, abs(a[i, j]))
     for i in range(n):
         for j in range(i + 1, n):
             if abs(a[i, j] - a[j, i]) > sym_tol * scale:
-                return _ASYM, i, j, u, r
+                return _ASYM, i, j, u, V, False
     for i in range(n):
         d = a[i, i]
         if is_corr:
             if abs(d - 1.0) > sym_tol:
-                return _DIAG, i, i, u, r
+                return _DIAG, i, i, u, V, False
+            V[i, i] = u[i] * u[i]
         elif d < 0.0:
-            return _NEG_DIAG, i, i, u, r
+            return _NEG_DIAG, i, i, u, V, False
         else:
             u[i] = np.sqrt(d)
+            V[i, i] = d
+    r = np.zeros((n, n))
+    independent = True
     for i in range(n):
         r[i, i] = 1.0
         for j in range(i + 1, n):
@@ -116,21 +127,36 @@ def _check_matrix(a, is_corr, sym_tol, psd_tol):
                 c = v
             elif u[i] == 0.0 or u[j] == 0.0:
                 if v != 0.0:
-                    return _ZERO_ROW, i if u[i] == 0.0 else j, j if u[i] == 0.0 else i, u, r
+                    return _ZERO_ROW, i if u[i] == 0.0 else j, j if u[i] == 0.0 else i, u, V, False
                 c = 0.0
             else:
                 c = v / (u[i] * u[j])
             if abs(c) > 1.0 + (0.0 if is_corr else 1e-12):
-                return _RANGE, i, j, u, r
+                return _RANGE, i, j, u, V, False
             c = min(1.0, max(-1.0, c))
             r[i, j] = c
             r[j, i] = c
+            # a covariance keeps its own (symmetrised) entries unless clipped
+            w = v if not is_corr and abs(v) <= u[i] * u[j] else c * u[i] * u[j]
+            V[i, j] = w
+            V[j, i] = w
+            independent = independent and c == 0.0
     if _cholesky_fails(r, psd_tol):
-        return _NOT_PSD, 0, 0, u, r
-    return _OK, 0, 0, u, r
+        return _NOT_PSD, 0, 0, u, V, False
+    return _OK, 0, 0, u, V, independent
 
 
-def _matrix(a, n: int, name: str, is_corr: bool):
+def _correlation(V, u):
+    """R = V / (u u^T): unit diagonal, zero rows and columns where u = 0."""
+    uu = np.outer(u, u)
+    R = np.zeros_like(V)
+    np.divide(V, uu, out=R, where=uu > 0)
+    np.fill_diagonal(R, 1.0)
+    return R
+
+
+def _matrix(a, n: int, name: str, is_corr: bool, s=None):
+    """Checked (u, V, independent) from a covariance, or from a correlation and s."""
     if not (type(a) is np.ndarray and a.dtype.char == "d"):
         try:
             a = np.asarray(a, dtype=np.float64)
@@ -140,9 +166,11 @@ def _matrix(a, n: int, name: str, is_corr: bool):
         hint = " (give standard uncertainties as u=...)" if a.ndim == 1 and not is_corr else ""
         raise ValueError(f"{name} must have shape ({n}, {n}) for {n} inputs, got "
                          f"{a.shape}{hint}")
-    code, i, j, u, r = _check_matrix(np.ascontiguousarray(a), is_corr, SYM_TOL, PSD_TOL)
+    code, i, j, u, V, independent = _check_matrix(
+        a if a.flags.c_contiguous else np.ascontiguousarray(a), _EMPTY if s is None else s,
+        is_corr, SYM_TOL, PSD_TOL)
     if code == _OK:
-        return a, u, r
+        return u, V, independent
     if code == _NONFINITE:
         raise ValueError(f"{name} must be finite; {name}[{i}, {j}] = {a[i, j]}")
     if code == _ASYM:
@@ -162,7 +190,7 @@ def _matrix(a, n: int, name: str, is_corr: bool):
         raise ValueError(f"{name} must be positive semi-definite: |{name}[{i}, {j}]| = "
                          f"{abs(a[i, j]):.6g} exceeds sqrt({name}[{i}, {i}] * {name}[{j}, {j}])"
                          f" = {u[i] * u[j]:.6g}")
-    lam = np.linalg.eigvalsh(r)[0]
+    lam = np.linalg.eigvalsh(_correlation(V, u))[0]
     raise ValueError(f"{name} must be positive semi-definite: the smallest eigenvalue of "
                      f"{'it' if is_corr else 'its correlation matrix'} is {lam:.3g} (allowed "
                      f"down to -{PSD_TOL:g}); check for inconsistent correlations")
@@ -172,7 +200,7 @@ def as_correlation(corr, n: int, name: str = "corr") -> np.ndarray:
     """Check a correlation matrix: shape (n, n), finite, symmetric, entries in
     [-1, 1], unit diagonal, positive semi-definite (eigenvalues >= -1e-10).
     Returns it symmetrised, as a float array."""
-    return _matrix(corr, n, name, True)[2]
+    return _matrix(corr, n, name, True, np.ones(n))[1]
 
 
 def as_covariance(cov, n: int, name: str = "cov") -> tuple:
@@ -180,8 +208,8 @@ def as_covariance(cov, n: int, name: str = "cov") -> tuple:
     semi-definite (its correlation matrix has eigenvalues >= -1e-10). Returns
     ``(V, u, R)``: V symmetrised, ``u = sqrt(diag V)`` and the correlation
     matrix ``R`` (unit diagonal; zero rows and columns where u = 0)."""
-    a, u, r = _matrix(cov, n, name, False)
-    return r * np.outer(u, u), u, r
+    u, V, _ = _matrix(cov, n, name, False)
+    return V, u, _correlation(V, u)
 
 
 def _as_dof(dof, n: int) -> Optional[np.ndarray]:
@@ -212,14 +240,19 @@ def _first_bad_u(u):
     return -1
 
 
+def _raise_bad_u(u):
+    i = _first_bad_u(u)
+    raise ValueError(f"u must be finite and >= 0; u[{i}] = {u[i]}")
+
+
 def input_uncertainty(n: int, cov, u, corr):
-    """Validated ``(u, V or None, R or None)``: V and R are None for independent inputs."""
+    """Validated ``(u, V)``: V is None for independent inputs (``diag(u**2)``)."""
     if cov is not None:
         if u is not None or corr is not None:
             raise ValueError("give the input uncertainty either as cov or as u (with "
                              "optional corr), not both")
-        V, uu, R = as_covariance(cov, n)
-        return (uu, None, None) if _is_identity(R) else (uu, V, R)
+        uu, V, independent = _matrix(cov, n, "cov", False)
+        return uu, (None if independent else V)
     if u is None:
         if corr is not None:
             raise ValueError("corr needs the standard uncertainties u")
@@ -229,31 +262,30 @@ def input_uncertainty(n: int, cov, u, corr):
                and u.flags.c_contiguous) else as_vector(u, "u", finite=False)
     if uu.size != n:
         raise ValueError(f"u must have one entry per input, {n}, got {uu.size}")
-    bad = _first_bad_u(uu)
-    if bad >= 0:
-        raise ValueError(f"u must be finite and >= 0; u[{bad}] = {uu[bad]}")
+    if _first_bad_u(uu) >= 0:
+        _raise_bad_u(uu)
     if corr is None:
-        return uu, None, None
-    R = as_correlation(corr, n)
-    return (uu, None, None) if _is_identity(R) else (uu, R * np.outer(uu, uu), R)
-
-
-@cached_njit
-def _is_identity(r):
-    n = r.shape[0]
-    for i in range(n):
-        for j in range(n):
-            if i != j and r[i, j] != 0.0:
-                return False
-    return True
+        return uu, None
+    _, V, independent = _matrix(corr, n, "corr", True, uu)
+    return uu, (None if independent else V)
 
 
 # ------------------------------------------------------------------ kernels
+# One kernel per Jacobian method serves the linear method (no extra points)
+# and the second-order one (the points x +- h L_r): a model compiles one kernel
+# whatever the method. Everything that does not call the model lives in cached
+# helpers, and the kernel is inlined into its one caller (the specialised
+# closure), like jacsolve.jacobian's drivers, so its code is optimised once.
+#
+# The kernels return everything in one (2 + m + n (1 + k), m) array, so that
+# a call from Python boxes one array: row 0 is f(x), row 1 u(y), rows 2 .. m + 1
+# V_y, then n rows per point hold the transposed Jacobian Jt (n, m) at x and
+# at each row of P.
 @cached_njit
-def _sandwich(Jt, u, V):
-    """J V J^T from Jt (n, m); V is diag(u**2) when V is empty."""
+def _sandwich(Jt, u, V, Vy):
+    """Vy = J V J^T from Jt (n, m); V is diag(u**2) when V is empty."""
     n, m = Jt.shape
-    Vy = np.zeros((m, m))
+    Vy[:, :] = 0.0
     if V.shape[0] == 0:
         for j in range(n):
             w = u[j] * u[j]
@@ -263,43 +295,49 @@ def _sandwich(Jt, u, V):
                 ca = Jt[j, a] * w
                 for b in range(m):
                     Vy[a, b] += ca * Jt[j, b]
-        return Vy
-    W = np.zeros((n, m))  # V J^T
+        return
     for j in range(n):
         for k in range(n):
             v = V[j, k]
             if v != 0.0:
-                for b in range(m):
-                    W[j, b] += v * Jt[k, b]
-    for j in range(n):
-        for a in range(m):
-            ca = Jt[j, a]
-            for b in range(m):
-                Vy[a, b] += ca * W[j, b]
-    return Vy
+                for a in range(m):
+                    ca = Jt[j, a] * v
+                    for b in range(m):
+                        Vy[a, b] += ca * Jt[k, b]
 
 
 @cached_njit
-def _finish(f0, Jt, u, V):
-    """V_y, and whether some u(y) is (near) zero relative to its scale."""
-    Vy = _sandwich(Jt, u, V)
+def _finish(out, n, u, V):
+    """V_y and u(y) into out; whether some u(y) is (near) zero relative to its scale."""
+    m = out.shape[1]
+    Jt = out[2 + m:2 + m + n]
+    _sandwich(Jt, u, V, out[2:2 + m])
     small = False
-    for a in range(f0.size):
+    for a in range(m):
         s = 0.0
-        for j in range(u.size):
+        for j in range(n):
             s += abs(Jt[j, a]) * u[j]
-        if np.sqrt(max(Vy[a, a], 0.0)) <= NEAR_ZERO * max(abs(f0[a]), s):
+        v = out[2 + a, a]
+        out[1, a] = 0.0 if v < 0.0 else np.sqrt(v)  # NaN stays NaN
+        if out[1, a] <= NEAR_ZERO * max(abs(out[0, a]), s):
             small = True
-    return Vy, small
+    return small
 
 
 @cached_njit
-def _linear_steps(x, u, complex_step):
-    """Complex: 1e-20 max(|x|, u or 1). Central: 1e-3 u (u = 0: eps^(1/3) max(|x|, 1))."""
+def _steps(x, P, u, complex_step):
+    """Steps for x and every row of P.
+
+    Complex: 1e-20 max(|x|, |P| over its rows, u or 1). Central: 1e-3 u
+    (u = 0: eps^(1/3) max(|x|, 1)).
+    """
     h = np.empty(x.size)
     for j in range(x.size):
         if complex_step:
-            h[j] = COMPLEX_STEP * max(abs(x[j]), u[j] if u[j] > 0 else 1.0)
+            big = max(abs(x[j]), u[j] if u[j] > 0 else 1.0)
+            for s in range(P.shape[0]):
+                big = max(big, abs(P[s, j]))
+            h[j] = COMPLEX_STEP * big
         elif u[j] > 0:
             h[j] = CENTRAL_STEP * u[j]
         else:
@@ -307,86 +345,108 @@ def _linear_steps(x, u, complex_step):
     return h
 
 
-@kernel_njit
-def linear_complex(fun, x, args, u, V):
-    """f(x), the complex-step Jt, V_y = J V J^T and u(y) in one compiled call.
-
-    Returns (f0, Jt, Vy, small, status, nfev); V empty means diag(u**2); small:
-    some u(y) is (near) zero.
-    """
-    e2 = np.empty((0, 0))
-    if not all_finite(x):
-        return np.empty(0), e2, e2, False, BAD_X, 0
-    f0 = as_1d(fun(x, *args)).astype(np.float64)
-    if not all_finite(f0):
-        return f0, e2, e2, False, BAD_F0, 1
-    Jt, status, nfev = jacobian_complex_t(fun, x, args, _linear_steps(x, u, True))
-    if status == OK and Jt.shape[1] != f0.size:
-        status = BAD_OUTPUT_SIZE
-    if status != OK:
-        return f0, Jt, e2, False, status, nfev + 1
-    if not all_finite(Jt.ravel()):
-        status = NONFINITE
-    Vy, small = _finish(f0, Jt, u, V)
-    return f0, Jt, Vy, small, status, nfev + 1
+@cached_njit
+def _start(y, n, k):
+    """The output array for n inputs and k extra points, f(x) = y in row 0; status."""
+    m = y.size
+    out = np.empty((2 + m + n * (1 + k), m))
+    for i in range(m):
+        out[0, i] = y[i]
+    return out, (OK if all_finite(out[0]) else BAD_F0)
 
 
-@kernel_njit
-def linear_central(fun, x, args, u, V):
-    """As :func:`linear_complex`, with central differences of steps 1e-3 u."""
-    e2 = np.empty((0, 0))
-    if not all_finite(x):
-        return np.empty(0), e2, e2, False, BAD_X, 0
-    f0 = as_1d(fun(x, *args)).astype(np.float64)
-    if not all_finite(f0):
-        return f0, e2, e2, False, BAD_F0, 1
-    n = x.size
-    Jt, status, nfev = jacobian_central_t(fun, x, args, f0, _linear_steps(x, u, False),
-                                          np.full(n, -np.inf), np.full(n, np.inf))
+@cached_njit
+def _check_point(out, s, n, status):
+    """The status of the Jacobian at point s (NONFINITE: inf/NaN entries at x)."""
+    if status != OK or s > 0:
+        return status
+    m = out.shape[1]
+    for j in range(2 + m, 2 + m + n):
+        for i in range(m):
+            if not np.isfinite(out[j, i]):
+                return NONFINITE
+    return OK
+
+
+@cached_njit
+def _copy_rows(out, r0, Jt, status):
+    """Jt into out[r0:]; BAD_OUTPUT_SIZE if fun's output length changed."""
     if status != OK and status != NONFINITE:
-        return f0, Jt, e2, False, status, nfev + 1
-    Vy, small = _finish(f0, Jt, u, V)
-    return f0, Jt, Vy, small, status, nfev + 1
+        return status
+    if Jt.shape[1] != out.shape[1]:
+        return BAD_OUTPUT_SIZE
+    for j in range(Jt.shape[0]):
+        for i in range(Jt.shape[1]):
+            out[r0 + j, i] = Jt[j, i]
+    return status
 
 
-@kernel_njit
-def jacobians_complex_at(fun, P, args, hc):
-    """Complex-step Jt at each row of P: (k, n, m), status, nfev."""
-    k, n = P.shape
-    out = np.empty((k, n, 0))
-    nfev = 0
-    for s in range(k):
-        Jt, status, nf = jacobian_complex_t(fun, P[s].copy(), args, hc)
+@kernel_njit(inline=True)
+def _begin(fun, x, args, P, u):
+    """The output array with f(x) in row 0, and a status: x and u are checked first."""
+    if not all_finite(x):
+        return np.empty((0, 0)), BAD_X
+    if _first_bad_u(u) >= 0:
+        return np.empty((0, 0)), BAD_U
+    return _start(as_1d(fun(x, *args)), x.size, P.shape[0])
+
+
+@kernel_njit(inline=True)
+def propagation_complex(fun, x, args, P, u, V):
+    """f(x), complex-step Jacobians at x and at each row of P, and J V J^T at x.
+
+    Returns (out, status, nfev, small): out as described above; V empty
+    means diag(u**2); small: some u(y) is (near) zero. status is the one at
+    x, or BAD_OUTPUT_SIZE / NOT_COMPLEX_SAFE from any point.
+    """
+    out, status = _begin(fun, x, args, P, u)
+    if status != OK:
+        return out, status, 1, False
+    n = x.size
+    m = out.shape[1]
+    h = _steps(x, P, u, True)
+    xc = np.empty(n, np.complex128)
+    nfev = 1
+    for s in range(P.shape[0] + 1):
+        r0 = 2 + m + s * n
+        st, nf = jacobian_complex_into(fun, x if s == 0 else P[s - 1], args, h, xc,
+                                       out[r0:r0 + n])
         nfev += nf
-        if status != OK:
-            return out, status, nfev
+        st = _check_point(out, s, n, st)
+        if st != OK and st != NONFINITE:
+            return out, st, nfev, False
         if s == 0:
-            out = np.empty((k, n, Jt.shape[1]))
-        elif Jt.shape[1] != out.shape[2]:
-            return out, BAD_OUTPUT_SIZE, nfev
-        out[s] = Jt
-    return out, OK, nfev
+            status = st
+    return out, status, nfev, _finish(out, n, u, V)
 
 
-@kernel_njit
-def jacobians_central_at(fun, P, args, h):
-    """Central-difference Jt (steps h) at each row of P: (k, n, m), status, nfev."""
-    k, n = P.shape
-    out = np.empty((k, n, 0))
-    lower = np.full(n, -np.inf)
+@kernel_njit(inline=True)
+def propagation_central(fun, x, args, P, u, V):
+    """As :func:`propagation_complex`, with central differences of steps 1e-3 u.
+
+    Jacobians with inf/NaN on both sides of a point have NaN rows (status
+    NONFINITE at x; look for NaN at the other points).
+    """
+    out, status = _begin(fun, x, args, P, u)
+    if status != OK:
+        return out, status, 1, False
+    n = x.size
+    m = out.shape[1]
+    h = _steps(x, P, u, False)
     upper = np.full(n, np.inf)
-    nfev = 0
-    for s in range(k):
-        Jt, status, nf = jacobian_central_t(fun, P[s].copy(), args, np.empty(0), h, lower, upper)
+    lower = -upper
+    nfev = 1
+    for s in range(P.shape[0] + 1):
+        Jt, st, nf = jacobian_central_t(fun, x if s == 0 else P[s - 1], args,
+                                        out[0] if s == 0 else np.empty(0), h, lower,
+                                        upper)
         nfev += nf
-        if status != OK:
-            return out, status, nfev
+        st = _copy_rows(out, 2 + m + s * n, Jt, st)
+        if st != OK and st != NONFINITE:
+            return out, st, nfev, False
         if s == 0:
-            out = np.empty((k, n, Jt.shape[1]))
-        elif Jt.shape[1] != out.shape[2]:
-            return out, BAD_OUTPUT_SIZE, nfev
-        out[s] = Jt
-    return out, OK, nfev
+            status = st
+    return out, status, nfev, _finish(out, n, u, V)
 
 
 # ------------------------------------------------------------------ results
@@ -509,6 +569,8 @@ def coverage_factor(p: float, dof) -> np.ndarray | float:
     """k = t_p(dof): the two-sided Student t quantile ((1 + p) / 2); normal for dof = inf."""
     if not (isinstance(p, (int, float, np.floating)) and 0 < p < 1):
         raise ValueError(f"p must be a probability strictly between 0 and 1, got {p!r}")
+    from scipy import stats  # imported here: it takes about a second to import
+
     q = 0.5 * (1.0 + float(p))
     d = np.asarray(dof, dtype=float)
     k = np.where(np.isinf(d), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(d), 1.0, d)))
@@ -632,16 +694,21 @@ class Propagation:
                 f"dof={_fmt(self.dof)}, method={self.method!r}{extra}, nfev={self.nfev})")
 
 
-def _new(**values) -> Propagation:
-    """A Propagation without the frozen-dataclass __init__ (16 guarded setattrs cost
-    several microseconds, a third of a small propagation)."""
+_LINEAR = dict.fromkeys(Propagation.__dataclass_fields__)
+_LINEAR["method"] = "linear"
+
+
+def _new() -> Propagation:
+    """A linear-method Propagation whose fields the fast path fills into its __dict__:
+    the frozen-dataclass __init__'s 16 guarded setattrs would cost a fifth of a small
+    propagation. The __dict__ starts as a copy of a template."""
     obj = object.__new__(Propagation)
-    obj.__dict__.update(values)
+    obj.__dict__.update(_LINEAR)
     return obj
 
 
 # ------------------------------------------------------------------ driver
-def _check_status(status: int, jac: str) -> None:
+def _check_status(status: int) -> None:
     if status == BAD_X:
         raise ValueError("x must be finite")
     if status == BAD_F0:
@@ -656,10 +723,11 @@ def _check_status(status: int, jac: str) -> None:
                         "branches on x).")
     if status == NONFINITE:
         warnings.warn("some sensitivity coefficients are not finite (fun is not "
-                      "differentiable at x?); u(y) is NaN or inf", RuntimeWarning, stacklevel=4)
+                      "differentiable at x?); u(y) is NaN or inf", RuntimeWarning, stacklevel=3)
 
 
-_SCALE1: dict = {}
+def _reraise(exc):
+    raise exc
 
 
 def _names(names, n: int, what: str):
@@ -768,13 +836,18 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     jac_mode = _JAC.get(jac) if type(jac) is str else None
     if jac_mode is None:
         raise ValueError(f"jac must be 'complex' or 'central', got {jac!r}")
-    xv = x if (type(x) is np.ndarray and x.ndim == 1 and x.dtype.char == "d"
+    xv = x if (type(x) is _NDARRAY and x.dtype is _F64 and x.ndim == 1
                and x.flags.c_contiguous and x.size) else as_vector(x, "x", finite=False)
     n = xv.size
     args = args if type(args) is tuple else as_args(args)
-    uu, V, R = input_uncertainty(n, cov, u, corr)
-    nu = _as_dof(dof, n)
-    names = _names(names, n, "names")
+    if (cov is None and corr is None and method == "linear" and type(u) is _NDARRAY
+            and u.dtype is _F64 and u.ndim == 1 and u.flags.c_contiguous and u.size == n):
+        uu, V = u, None  # the kernel checks u >= 0 before it evaluates fun
+    else:
+        uu, V = input_uncertainty(n, cov, u, corr)
+    nu = None if dof is None else _as_dof(dof, n)
+    if names is not None:
+        names = _names(names, n, "names")
     rec = record_for(fun)
     if not rec.jitted:
         if not callable(fun):
@@ -787,34 +860,59 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
             raise ValueError("x must be finite")
         scalar = rec.returns_scalar[key] = evaluate_once(fun, xv, args)[1]
 
-    kernel = linear_complex if jac_mode == "complex" else linear_central
-    f0, Jt, Vy, small, status, nfev = call_kernel(
-        specialise(kernel, fun, rec), xv, args, uu, _EMPTY2 if V is None else V)
+    call = rec.specialised.get(_KERNELS[jac_mode]) or specialise(_KERNELS[jac_mode], fun, rec)
+    Vx = _EMPTY2 if V is None else V
+    L = P = None
+    if method == "second-order":  # the points of the second-order terms, in the same call
+        L, P = _points(xv, uu, V, jac_mode)
+    try:
+        out, status, nfev, small = call(xv, args, _EMPTY2 if P is None else P, uu, Vx)
+    except Exception as exc:  # made clear (typing errors, fun's own) as everywhere
+        call_kernel(_reraise, exc)
     if status != OK:
-        _check_status(status, jac_mode)
-    J = Jt.T
-    m = f0.size
+        if status == BAD_U:
+            _raise_bad_u(uu)
+        _check_status(status)
+    m = out.shape[1]
     if output_names is not None:
         output_names = _names(output_names, m, "output_names")
-    if method == "linear" and not small:  # the fast path
-        if nu is None:
-            dof_eff = math.inf if scalar else np.full(m, np.inf)
-        else:
-            dof_eff = _effective_dof(J, uu, V, nu, np.diag(Vy), None)
-            dof_eff = float(dof_eff[0]) if scalar else dof_eff
+    if L is None and not small:  # the linear method's fast path: views of out
         if scalar:
-            s0 = math.sqrt(Vy[0, 0])
-            return _new(value=float(f0[0]), std=s0, cov=Vy, jac=J[0], dof=dof_eff,
-                        method=method, bias=None, std_linear=s0, nonlinear=False, x=xv, u=uu,
-                        input_dof=nu, nfev=int(nfev), names=names, output_names=output_names,
-                        input_cov=V)
-        std = np.sqrt(np.diag(Vy))
-        return _new(value=f0, std=std, cov=Vy, jac=J, dof=dof_eff, method=method, bias=None,
-                    std_linear=std, nonlinear=np.zeros(m, bool), x=xv, u=uu, input_dof=nu,
-                    nfev=int(nfev), names=names, output_names=output_names, input_cov=V)
-    # second order, or the linear method's check of outputs whose u(y) is (near) zero
-    bias_, C2, C3, a2, a3, nf2 = _second_order(fun, rec, xv, args, J, uu, V, R, jac_mode)
-    nfev = int(nfev) + nf2
+            value, std, cov, J, nonlinear = out.item(0), out.item(1), out[2:3], out[3:, 0], False
+            dof_eff = math.inf if nu is None else float(
+                _effective_dof(J[None, :], uu, V, nu, std * std, None)[0])
+        else:
+            value, std, cov, J = out[0], out[1], out[2:2 + m], out[2 + m:].T
+            nonlinear = np.zeros(m, bool)
+            dof_eff = (np.full(m, np.inf) if nu is None
+                       else _effective_dof(J, uu, V, nu, std * std, None))
+        r = _new()
+        d = r.__dict__
+        d["value"] = value
+        d["std"] = d["std_linear"] = std
+        d["cov"] = cov
+        d["jac"] = J
+        d["dof"] = dof_eff
+        d["nonlinear"] = nonlinear
+        d["x"] = xv
+        d["u"] = uu
+        d["input_dof"] = nu
+        d["nfev"] = nfev
+        d["names"] = names
+        d["output_names"] = output_names
+        d["input_cov"] = V
+        return r
+    if L is None:  # the linear method's check of outputs whose u(y) is (near) zero
+        L, P = _points(xv, uu, V, jac_mode)
+        if P.shape[0]:
+            out, status, nf2, _ = call_kernel(call, xv, args, P, uu, Vx)
+            nfev += nf2
+            if status != OK:
+                _check_status(status)
+    Vy = out[2:2 + m].copy()
+    Jt = out[2 + m:].reshape(-1, xv.size, m)
+    J = Jt[0].T
+    bias_, C2, C3, a2, a3 = _second_order(Jt, L, uu, V, SECOND_ORDER_STEP[jac_mode])
     var1 = np.diag(Vy).copy()
     extra = np.diag(C2) + np.diag(C3)
     nonlinear = var1 < extra
@@ -839,6 +937,7 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     dof_eff = (np.full(m, np.inf) if nu is None
                else _effective_dof(J, uu, V, nu, var, a_extra))
     std1 = np.sqrt(np.maximum(var1, 0.0))
+    f0 = out[0].copy()
     if scalar:
         return Propagation(float(f0[0]), float(std[0]), Vtot, J[0], float(dof_eff[0]), method,
                            None if bias is None else float(bias[0]), float(std1[0]),
@@ -847,7 +946,11 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
                        nfev, names, output_names, V)
 
 
+_EMPTY = np.empty(0)
 _EMPTY2 = np.empty((0, 0))
+_F64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray
+_KERNELS = {"complex": propagation_complex, "central": propagation_central}
 
 
 def _effective_dof(J, u, V, nu, var, a_extra):
@@ -865,48 +968,43 @@ def _effective_dof(J, u, V, nu, var, a_extra):
     return out
 
 
-def _whitening(u, R):
-    """L (n, r) with L L^T = V, columns scaled by u (steps along them are fractions of u)."""
+def _points(x, u, V, jac_mode):
+    """Whitening L (n, r) with L L^T = V, columns scaled by u (steps along them are
+    fractions of u), and the points x +- h L_r (rows 2r and 2r + 1) of the second-order
+    terms."""
     pos = np.flatnonzero(u > 0)
     n = u.size
-    if R is None:
+    if V is None:
         L = np.zeros((n, pos.size))
         L[pos, np.arange(pos.size)] = u[pos]
-        return L, True
-    lam, Q = np.linalg.eigh(R[np.ix_(pos, pos)])
-    keep = lam > PSD_TOL * max(lam[-1], 1.0)
-    L = np.zeros((n, int(keep.sum())))
-    L[pos] = u[pos, None] * Q[:, keep] * np.sqrt(lam[keep])
-    return L, False
+    else:
+        up = u[pos]
+        lam, Q = np.linalg.eigh(V[np.ix_(pos, pos)] / np.outer(up, up))
+        keep = lam > PSD_TOL * max(lam[-1], 1.0)
+        L = np.zeros((n, int(keep.sum())))
+        L[pos] = up[:, None] * Q[:, keep] * np.sqrt(lam[keep])
+    h = SECOND_ORDER_STEP[jac_mode]
+    P = np.empty((2 * L.shape[1], n))
+    P[0::2] = x + h * L.T
+    P[1::2] = x - h * L.T
+    return L, P
 
 
-def _second_order(fun, rec, x, args, J, u, V, R, jac_mode):
-    """Second-order terms for all outputs from Jacobians at x +- h L_r.
+def _second_order(Jt, L, u, V, h):
+    """Second-order terms for all outputs from the Jacobians Jt[0] at x and
+    Jt[2r + 1], Jt[2r + 2] at x +- h L_r (see propagate's Notes).
 
-    Returns (bias (m,), C2 (m, m), C3 (m, m), a2 (m, n), a3 (m, n), nfev);
-    a2, a3 are the Hessian and third-derivative parts of a_i (see propagate).
+    Returns (bias (m,), C2 (m, m), C3 (m, m), a2 (m, n), a3 (m, n)); a2, a3 are
+    the Hessian and third-derivative parts of a_i.
     """
-    L, diagonal = _whitening(u, R)
+    J = Jt[0].T
     m, n = J.shape
     r = L.shape[1]
     if r == 0:
         z = np.zeros((m, m))
-        return np.zeros(m), z, z, np.zeros((m, n)), np.zeros((m, n)), 0
-    h = SECOND_ORDER_STEP[jac_mode]
-    P = np.empty((2 * r, n))
-    P[0::2] = x + h * L.T
-    P[1::2] = x - h * L.T
-    if jac_mode == "complex":
-        steps = 1e-20 * np.maximum(np.abs(P).max(axis=0), np.where(u > 0, u, 1.0))
-        out, status, nfev = call_kernel(specialise(jacobians_complex_at, fun, rec), P, args,
-                                        steps)
-    else:
-        out, status, nfev = call_kernel(specialise(jacobians_central_at, fun, rec), P, args,
-                                        _linear_steps(x, u, False))
-    if status == NOT_COMPLEX_SAFE or status == BAD_OUTPUT_SIZE:
-        _check_status(status, jac_mode)
-    Jp = out[0::2].transpose(0, 2, 1)   # (r, m, n)
-    Jm = out[1::2].transpose(0, 2, 1)
+        return np.zeros(m), z, z, np.zeros((m, n)), np.zeros((m, n))
+    Jp = Jt[1::2].transpose(0, 2, 1)     # (r, m, n)
+    Jm = Jt[2::2].transpose(0, 2, 1)
     if not (np.all(np.isfinite(Jp)) and np.all(np.isfinite(Jm))):
         warnings.warn("fun is not finite within a fraction of u of x; the second-order terms "
                       "are NaN", RuntimeWarning, stacklevel=3)
@@ -924,8 +1022,8 @@ def _second_order(fun, rec, x, args, J, u, V, R, jac_mode):
     a2 = np.einsum("ikq,iqk->ik", VH, VH)
     # ... and, for independent inputs, the third-derivative part c_k u_k^2 d_k + (V c).B_k
     a3 = np.zeros((m, n))
-    if diagonal:
+    if V is None:
         pos = np.flatnonzero(u > 0)
         a3 = J * (u * u) * d
         a3[:, pos] += np.einsum("in,rin->ir", Vc, B)
-    return bias, C2, C3, a2, a3, int(nfev)
+    return bias, C2, C3, a2, a3

@@ -62,6 +62,35 @@ def test_vector_output_full_covariance_and_correlation_compiled():
     assert "Propagation(value=[" in repr(r)
 
 
+def test_compiled_kernels_central_second_order_and_checks():
+    # one compiled kernel per Jacobian method serves both methods
+    x = np.array([2.0, 5.0])
+    V = np.array([[0.01, 0.003], [0.003, 0.04]])
+    J = np.array([[x[1], x[0]], [1 / x[1], -x[0] / x[1] ** 2], [1.0, 1.0]])
+    c = propagate(P.product_ratio_sum, x, V, jac="central")
+    # central differences with steps 1e-3 u: relative truncation error ~ 1e-7 u^2 f'''/f'
+    np.testing.assert_allclose(c.jac, J, rtol=1e-8)
+    np.testing.assert_allclose(c.cov, J @ V @ J.T, rtol=1e-8)
+    s = propagate(P.product_ratio_sum, x, V, method="second-order")
+    # exact for normal inputs: Var(x0 x1) = c^T V c + V00 V11 + V01^2; x0 + x1 is linear
+    lin = J @ V @ J.T
+    assert s.cov[0, 0] == pytest.approx(lin[0, 0] + V[0, 0] * V[1, 1] + V[0, 1] ** 2, rel=1e-12)
+    assert s.cov[2, 2] == pytest.approx(lin[2, 2], rel=1e-12)
+    np.testing.assert_allclose(s.bias[[0, 2]], [V[0, 1], 0.0], atol=1e-15)
+    # u and x arrays that skip the Python checks are checked by the kernel
+    for bad in (-0.2, np.nan, np.inf):
+        with pytest.raises(ValueError, match=rf"u must be finite and >= 0; u\[1\] = {bad}"):
+            propagate(P.product_ratio_sum, x, u=np.array([0.1, bad]))
+    with pytest.raises(ValueError, match="x must be finite"):
+        propagate(P.product_ratio_sum, np.array([2.0, np.nan]), u=np.array([0.1, 0.2]))
+    # non-contiguous and integer arrays are converted, not misread
+    wide = np.array([[2.0, 0.0], [5.0, 0.0]])[:, 0]
+    r = propagate(P.product_ratio_sum, wide, u=np.sqrt(np.diag(V)))
+    np.testing.assert_allclose(r.jac, J, rtol=1e-15)
+    r = propagate(P.product_ratio_sum, np.array([2, 5]), u=np.array([1, 2]))
+    np.testing.assert_allclose(r.cov, J @ np.diag([1.0, 4.0]) @ J.T, rtol=1e-14)
+
+
 def test_central_steps_follow_u_not_x():
     # fun varies on the scale of u at an estimate of 0: a step relative to |x|
     # (or to 1) is far too coarse there; steps of 1e-3 u are not (FACTS.md)
