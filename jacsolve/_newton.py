@@ -46,8 +46,8 @@ from numba.experimental.function_type import _get_wrapper_address
 
 from ._jit import cached_njit, kernel_njit, python_version
 from ._linalg import lu_factor, lu_solve
-from .kernels import (BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, as_1d, complex_steps,
-                      jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
+from .kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NOT_COMPLEX_SAFE, OK, all_finite, as_1d,
+                      jacobian_central_t, jacobian_complex_into, jacobian_forward_t,
                       jacobian_richardson_t, relative_steps)
 from .status import Status
 
@@ -101,11 +101,14 @@ def algorithm(fun):
 # ------------------------------------------------------- function-independent
 @cached_njit
 def maxabs(v):
+    """max |v_i| (0 for an empty v); NaN if any v_i is NaN."""
     s = 0.0
     for i in range(v.size):
         a = abs(v[i])
-        if not a <= s:  # NaN propagates
+        if a > s:
             s = a
+        elif a != a:
+            return a
     return s
 
 
@@ -334,13 +337,24 @@ def store_jacobian(Jt_new, status, nfev, Jt, stats):
 
 @kernel_njit
 def jac_complex_into(fun, x, args, f, Jt, stats):
+    """Complex step straight into Jt (no Jacobian allocated and copied: this
+    runs once per iteration, and batches run it millions of times)."""
+    n = x.size
+    h = np.empty(n)
+    for j in range(n):  # kernels.complex_steps(x, 1): exact to rounding
+        h[j] = COMPLEX_STEP * max(abs(x[j]), 1.0)
     try:
-        Jt_new, status, nfev = jacobian_complex_t(fun, x, args,
-                                                  complex_steps(x, np.ones(x.size)))
+        status, nfev = jacobian_complex_into(fun, x, args, h, np.empty(n, np.complex128), Jt)
     except Exception:  # fun raised at x itself: no Jacobian here
         stats[NFAIL] += 1
         return NONFINITE
-    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+    stats[NJEV] += 1
+    stats[NFEV] += nfev
+    if status == BAD_OUTPUT_SIZE:
+        return BAD_F_SIZE
+    if status == NOT_COMPLEX_SAFE:
+        return NOT_CS
+    return OK if all_finite(Jt.ravel()) else NONFINITE
 
 
 @kernel_njit

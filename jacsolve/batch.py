@@ -1,116 +1,172 @@
 """Many small nonlinear systems F(x; p) = 0 at once: ``solve_batch``.
 
-Each system is solved by :func:`jacsolve._newton.solve_dense`, the kernel
-behind :func:`jacsolve.solve`, so a batch member and a single solve follow
-the same algorithm, statuses and tolerances. For a numba ``fun`` a ``prange``
-driver runs the kernel over all systems in parallel; for a plain Python
-``fun`` the kernel's Python version runs them one after another (with a
+Each system is solved by :func:`jacsolve._newton.solve_dense`, the compiled
+solver behind :func:`jacsolve.solve`, so a batch member and a single solve
+follow the same algorithms, statuses and tolerances. For a numba ``fun`` a
+``prange`` driver runs it over all systems in parallel; for a plain Python
+``fun`` its Python version runs them one after another (with a
 :class:`~jacsolve.PerformanceWarning`).
 
-Compile cost: the parallel driver does not depend on ``fun``. It calls the
-per-system kernel through a first-class function pointer, so it is compiled
-once, cached on disk and shared by every user function; what compiles per
-function (and Jacobian method) is one serial kernel.
+Compile cost: nothing large compiles per user function. ``solve_dense`` is
+compiled once for the batch's args type ``(p,)`` (cached on disk) and reaches
+fun through function pointers (see :mod:`jacsolve._newton`); the parallel
+driver takes those pointers as arguments, so it is compiled once and cached
+too. Per function only ``evaluate_into`` and one Jacobian kernel compile.
+
+Speed: the driver hands the solver *borrowed* rows (:func:`_borrowed`), whose
+reference counts numba does not update; with counted rows the atomic
+increments in every call of the solver took more than half the time, and two
+threads contended for the one count of the whole batch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Dict
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
-from ._jit import _OPTIONS, cached_njit, kernel_njit, record_for, specialise, warn_if_python
-from ._newton import (AUTO, BAD_F_SIZE, BROYDEN, NEWTON, NFEV, NIT, NOT_CS, TRUST_REGION,
-                      jac_central, jac_complex, jac_forward, no_callback, no_jac, solve_dense)
-from ._validate import FunctionError, call_kernel, evaluate_once, positive_int
+from . import _newton as NW
+from ._jit import _OPTIONS, cached_njit, python_version, record_for, specialise, warn_if_python
+from ._newton import NFEV, NIT, NONFINITE, NSTATS, maxabs
+from ._validate import FunctionError, _is_typing_error, _typing_message, evaluate_once, \
+    positive_int
 from .derivatives import canonical_method
 from .status import Status
 
 __all__ = ["solve_batch", "BatchResult"]
 
-METHODS = {"newton": NEWTON, "trust-region": TRUST_REGION, "broyden": BROYDEN, "auto": AUTO}
+METHODS = {"newton": NW.NEWTON, "trust-region": NW.TRUST_REGION, "broyden": NW.BROYDEN,
+           "auto": NW.AUTO}
 JAC_METHODS = ("complex", "central", "forward")
-_NOT_RUN = -100  # sentinel status: the system's kernel did not finish (fun raised)
+_RAISED = -100  # batch-only status: fun raised at the system's starting point
+CHUNK = 64      # systems per parallel task; the work buffers are allocated once per task
 
-
-# ------------------------------------------------------------- per system
-@cached_njit
-def _store(k, x, f, status, stats, X, st, nit, fnorm, nfev):
-    """Row k of the outputs from one solve_dense result; fnorm = max|f| (NaN-aware)."""
-    for i in range(x.size):
-        X[k, i] = x[i]
-    m = 0.0 if f.size else np.nan
-    for i in range(f.size):
-        a = abs(f[i])
-        if a > m:
-            m = a
-        elif a != a:
-            m = a
-            break
-    fnorm[k] = m
-    nit[k] = stats[NIT]
-    nfev[k] = stats[NFEV]
-    st[k] = status
-
-
-# One entry point per Jacobian provider: specialise() binds fun and the
-# provider as compile-time constants, and the parallel driver calls the
-# result through a function pointer with exactly these argument types.
-@kernel_njit
-def _row_complex(fun, X0, P, k, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev):
-    x, f, status, stats, hist, used = solve_dense(fun, X0[k], (P[k],), jac_complex, no_jac,
-                                                  no_callback, method, tol, xtol, maxiter)
-    _store(k, x, f, status, stats, X, st, nit, fnorm, nfev)
-
-
-@kernel_njit
-def _row_central(fun, X0, P, k, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev):
-    x, f, status, stats, hist, used = solve_dense(fun, X0[k], (P[k],), jac_central, no_jac,
-                                                  no_callback, method, tol, xtol, maxiter)
-    _store(k, x, f, status, stats, X, st, nit, fnorm, nfev)
-
-
-@kernel_njit
-def _row_forward(fun, X0, P, k, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev):
-    x, f, status, stats, hist, used = solve_dense(fun, X0[k], (P[k],), jac_forward, no_jac,
-                                                  no_callback, method, tol, xtol, maxiter)
-    _store(k, x, f, status, stats, X, st, nit, fnorm, nfev)
-
-
-_ROW = {"complex": _row_complex, "central": _row_central, "forward": _row_forward}
+_ARGTY = types.UniTuple(types.float64[::1], 1)  # args of one system: (params[k],)
 
 
 # ----------------------------------------------------------------- drivers
-def _drive_parallel(row, X0, P, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev):
-    for k in numba.prange(X0.shape[0]):
-        row(X0, P, np.int64(k), method, tol, xtol, maxiter, X, st, nit, fnorm, nfev)
+@intrinsic
+def _borrowed(typingctx, arr):
+    """``arr`` without its reference count (a view numba does not track).
+
+    Every call inside the solver increments and decrements the reference
+    counts of its array arguments with atomic instructions: more than half of
+    a small system's solve time, and a row view X0[k] shares the count of the
+    whole batch, on which two threads then serialise. Only for arrays whose
+    owner outlives the view: here the driver's arguments, held by Python.
+    """
+    def codegen(context, builder, sig, args):
+        view = context.make_array(sig.args[0])(context, builder, value=args[0])
+        view.meminfo = context.get_constant_null(types.MemInfoPointer(types.voidptr))
+        return view._getvalue()
+    return arr(arr), codegen
 
 
-def _drive_serial(row, X0, P, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev):
-    for k in range(X0.shape[0]):
-        row(X0, P, k, method, tol, xtol, maxiter, X, st, nit, fnorm, nfev)
+@cached_njit
+def _store(k, s, f, stats, status, nit, fnorm, nfev):
+    """Outputs of system k from solve_dense's status s, residual f and stats.
+
+    f is zeroed before each solve: a NONFINITE status with f still all 0
+    (a finite f with max|f| > tol otherwise) means fun raised at x0.
+    """
+    fnorm[k] = maxabs(f)
+    status[k] = _RAISED if s == NONFINITE and stats[NIT] == 0 and fnorm[k] == 0.0 else s
+    nit[k] = stats[NIT]
+    nfev[k] = stats[NFEV]
+
+
+def _drive(solve, ev, jac, cb, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
+           nfev, F, S):
+    """Solve every system of the batch; ``solve`` is _newton.solve_dense.
+
+    Task c (CHUNK systems) works in rows c of the work arrays F and S.
+    """
+    N = X0.shape[0]
+    for c in numba.prange(F.shape[0]):
+        f = _borrowed(F[c])
+        stats = _borrowed(S[c])
+        hist = f[:0]  # no residual history per system
+        for k in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+            f[:] = 0.0  # see _store
+            stats[:] = 0
+            s = solve(ev, jac, cb, _borrowed(X0[k]), (_borrowed(P[k]),), method, tol, xtol,
+                      maxiter, _borrowed(X[k]), f, stats, hist)
+            _store(k, s, f, stats, status, nit, fnorm, nfev)
 
 
 _PARALLEL: list = []
 
 
 def _parallel_driver():
-    """The prange loop, compiled once per process or loaded from the disk cache.
+    """The prange driver, compiled once per process or loaded from the disk cache.
 
-    ``row`` is typed as a first-class function, so the driver does not depend
-    on the user function, and the kernel behind ``row`` is not compiled again
-    inside the parallel region (which costs several seconds per function).
+    The solver and fun's kernels arrive as first-class function pointers, so
+    the driver does not depend on the user function.
     """
     if not _PARALLEL:
-        from numba import types
+        ev = types.FunctionType(NW.ev_signature(_ARGTY))
+        jac = types.FunctionType(NW.jac_signature(_ARGTY))
+        cb = types.FunctionType(NW.CALLBACK_SIGNATURE)
+        solve = types.FunctionType(_solver_pointer().signature())
         f8, i8 = types.float64, types.int64
         f8_1, f8_2, i8_1 = f8[::1], f8[:, ::1], i8[::1]
-        outputs = (f8_2, i8_1, i8_1, f8_1, i8_1)
-        row = types.FunctionType(types.none(f8_2, f8_2, i8, i8, f8, f8, i8, *outputs))
-        sig = types.none(row, f8_2, f8_2, i8, f8, f8, i8, *outputs)
-        _PARALLEL.append(numba.njit(sig, parallel=True, cache=True, **_OPTIONS)(_drive_parallel))
+        sig = types.none(solve, ev, jac, cb, f8_2, f8_2, i8, f8, f8, i8,
+                         f8_2, i8_1, i8_1, f8_1, i8_1, f8_2, types.int64[:, ::1])
+        _PARALLEL.append(numba.njit(sig, parallel=True, cache=True, **_OPTIONS)(_drive))
     return _PARALLEL[0]
+
+
+def _solver_pointer():
+    return NW.algorithm_pointer(NW.solve_dense, _ARGTY,
+                                lambda a: (types.FunctionType(NW.jac_signature(a)),))
+
+
+def _compiled_pointers(fun, jac_name, rec):
+    """fun's evaluation and Jacobian kernels as pointers (compiled once per function)."""
+    key = ("batch pointers", jac_name)
+    ptrs = rec.specialised.get(key)
+    if ptrs is None:
+        ev = NW.Pointer(specialise(NW.evaluate_into, fun, rec), NW.ev_signature(_ARGTY))
+        jac = NW.Pointer(specialise(NW.JACOBIAN_KERNELS[jac_name], fun, rec),
+                         NW.jac_signature(_ARGTY))
+        ptrs = rec.specialised[key] = (ev, jac)
+    return ptrs
+
+
+def _run_compiled(fun, jac_name, rec, *a):
+    try:
+        ev, jac = _compiled_pointers(fun, jac_name, rec)
+    except Exception as exc:
+        if _is_typing_error(exc):
+            hint = (" If fun is not complex-safe, use jac='central'."
+                    if jac_name == "complex" else "")
+            raise TypeError(_typing_message(exc, "fun") + hint) from None
+        raise
+    N, n = a[0].shape
+    ntasks = (N + CHUNK - 1) // CHUNK
+    work = (np.empty((ntasks, n)), np.empty((ntasks, NSTATS), dtype=np.int64))
+    _parallel_driver()(_solver_pointer(), ev, jac, NW.no_callback_pointer(), *a, *work)
+
+
+def _run_python(fun, jac_name, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
+                nfev):
+    """The same solver as Python, one system after another."""
+    ev = partial(python_version(NW.evaluate_into), fun)
+    jac = partial(python_version(NW.JACOBIAN_KERNELS[jac_name]), fun)
+    solve = python_version(NW.solve_dense)
+    n = X0.shape[1]
+    stats = np.empty(NSTATS, dtype=np.int64)
+    hist = np.empty(0)
+    for k in range(X0.shape[0]):
+        f = np.zeros(n)
+        stats[:] = 0
+        s = solve(ev, jac, NW.no_callback, X0[k], (P[k],), method, tol, xtol, maxiter, X[k],
+                  f, stats, hist)
+        _store(k, s, f, stats, status, nit, fnorm, nfev)
 
 
 # ------------------------------------------------------------------ result
@@ -189,9 +245,11 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         Parameters, one row per system (k may be 0). Rows with inf or NaN are
         allowed: such a system ends with its own status, not an exception.
     method : {"newton", "trust-region", "broyden", "auto"}, optional
-        The methods of :func:`jacsolve.solve`. ``"newton"``: damped Newton,
-        Armijo backtracking on ``|F|^2/2``, Levenberg-Marquardt steps when J
-        is singular or the Newton step fails.
+        A dense method of :func:`jacsolve.solve`, the same algorithm. The
+        default ``"newton"``: damped Newton with Armijo backtracking on
+        ``|F|^2/2``, and Levenberg-Marquardt steps when J is singular or the
+        Newton step fails. ``"auto"`` tries the methods in turn from x0 until
+        one meets ``tol`` (robust, slower on systems that fail).
     jac : {"complex", "central", "forward"}, optional
         Jacobian by complex step (exact to rounding, default), or central or
         forward differences for functions that are not complex-safe.
@@ -236,7 +294,9 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
     array([[0.8, 0.6],
            [2. , 0. ]])
     """
-    method_code = _method_code(method)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
+                         f"got {method!r}")
     jac_name = canonical_method(jac, JAC_METHODS, name="jac")
     tol = _positive_float(tol, "tol")
     xtol = _positive_float(xtol, "xtol", allow_zero=True)
@@ -249,25 +309,16 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
     warn_if_python(fun)
     if N:
         _check_fun(fun, X0[0], P[0], jac_name)
-    row = specialise(_ROW[jac_name], fun, rec)
-    args = (X0, P, method_code, tol, xtol, maxiter)
-    outputs = (np.empty((N, n)), np.full(N, _NOT_RUN, dtype=np.int64),
-               np.zeros(N, dtype=np.int64), np.full(N, np.nan), np.zeros(N, dtype=np.int64))
+    outputs = (np.empty((N, n)), np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64),
+               np.empty(N), np.empty(N, dtype=np.int64))
+    options = (METHODS[method], tol, xtol, maxiter)
     if rec.jitted and N:
-        call_kernel(_parallel_driver(), row, *args, *outputs)
+        _run_compiled(fun, jac_name, rec, X0, P, *options, *outputs)
     else:
-        call_kernel(_drive_serial, row, *args, *outputs)
-    _check_faults(row, args, outputs)
+        _run_python(fun, jac_name, X0, P, *options, *outputs)
     X, status, nit, fnorm, nfev = outputs
-    return BatchResult(X, status == int(Status.SUCCESS), status, nit, fnorm, nfev, tol)
-
-
-def _method_code(method) -> int:
-    code = METHODS.get(method) if isinstance(method, str) else None
-    if code is None:
-        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
-                         f"got {method!r}")
-    return code
+    _check_faults(fun, X0, P, status, fnorm)
+    return BatchResult(X, status == NW.SUCCESS, status, nit, fnorm, nfev, tol)
 
 
 def _positive_float(value, name: str, allow_zero: bool = False) -> float:
@@ -336,22 +387,28 @@ def _check_fun(fun, x, p, jac_name: str) -> None:
                         "comparisons or branches on x).")
 
 
-def _check_faults(row, args, outputs) -> None:
-    """Raise for the caller's faults, which the kernels report as negative codes."""
-    status = outputs[1]
+def _check_faults(fun, X0, P, status, fnorm) -> None:
+    """Raise for the caller's faults, which the solver reports as negative codes."""
     if status.size == 0 or status.min() >= 0:
         return
-    k = int(np.flatnonzero(status < 0)[0])
+    for k in np.flatnonzero(status == _RAISED):
+        # fun raised at x0 (in compiled code, where the exception is lost):
+        # evaluate there again from Python to raise it with its message
+        try:
+            evaluate_once(fun, X0[k], (P[k],))
+        except FunctionError as exc:
+            raise FunctionError(f"{exc} of system {k}") from exc.__cause__
+        status[k] = NONFINITE  # it did not raise again: count it as non-finite
+        fnorm[k] = np.nan
+    bad = np.flatnonzero(status < 0)
+    if bad.size == 0:
+        return
+    k = int(bad[0])
     code = status[k]
-    if code == _NOT_RUN:
-        # fun raised at x0 inside the parallel loop, where exceptions are
-        # lost: solve this system again from Python to raise it.
-        call_kernel(row, args[0], args[1], k, *args[2:], *outputs)
-        raise FunctionError(f"fun raised an exception while solving system {k}")
-    if code == BAD_F_SIZE:
-        raise FunctionError(f"fun returned an array whose length is not {args[0].shape[1]} "
+    if code == NW.BAD_F_SIZE:
+        raise FunctionError(f"fun returned an array whose length is not {X0.shape[1]} "
                             f"for system {k}; its output length must not depend on x or p")
-    if code == NOT_CS:
+    if code == NW.NOT_CS:
         raise TypeError(f"fun is not complex-safe for system {k}: it returned real values "
                         "for complex x. Use jac='central'.")
     raise RuntimeError(f"internal error: status {code} for system {k}")
