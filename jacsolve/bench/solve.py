@@ -80,6 +80,12 @@ def _mgh(report, quick, say):
                                    "hybr nfev": h.nfev, "hybr us": tt * 1e6,
                                    "speed-up": tt / to})
     report.tables.append(detail)
+    # bar chart: solve time per MGH problem, jacsolve next to hybr
+    report.plots["solve_time_per_mgh_problem"] = {
+        "rows": [{"case": r["case"], "jacsolve (us)": r["ours us"], "hybr (us)": r["hybr us"]}
+                 for r in detail.rows],
+        "kind": "bar", "logy": True, "ylabel": "median time per solve (us)",
+        "title": "Solve time per MGH problem: jacsolve.solve (auto) vs root(hybr)"}
 
 
 def _bratu(report, quick, say):
