@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import kernel_njit, record_for, specialise, warn_if_python
 from ._validate import FunctionError, as_args, as_vector, call_kernel, positive_int
-from .kernels import BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, as_1d, is_complex_array
+from .kernels import BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, jacobian_complex_t
 from .status import Status
 from .uncertainty import (Propagation, _as_dof, _effective_dof, _names, input_uncertainty)
 
@@ -28,38 +28,23 @@ __all__ = ["propagate_implicit", "propagate_implicit_mc", "ImplicitPropagation"]
 COMPLEX_STEP = 1e-20
 
 
+@kernel_njit
+def _stacked(z, F, ny, args):
+    """F as a function of z = (y, x): what the shared Jacobian kernel differentiates."""
+    return F(z[:ny], z[ny:], *args)
+
+
 @kernel_njit(inline=True)  # compiled once, as part of its one caller (the specialised closure)
 def implicit_jacobians_t(F, y, x, args, hy, hx):
-    """Complex-step ``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args).
+    """Complex-step ``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args):
+    one Jacobian of F over z = (y, x) from :func:`jacsolve.kernels.jacobian_complex_t`.
 
-    F is always called with complex y and x (one compiled signature).
     Returns (Jyt, Jxt, status, nfev).
     """
-    yc = y.astype(np.complex128)
-    xc = x.astype(np.complex128)
-    ny, nx = y.size, x.size
-    Jyt = np.empty((ny, ny))
-    Jxt = np.empty((nx, ny))
-    for j in range(ny + nx):
-        if j < ny:
-            yc[j] = complex(y[j], hy[j])
-        else:
-            xc[j - ny] = complex(x[j - ny], hx[j - ny])
-        fc = as_1d(F(yc, xc, *args))
-        if j < ny:
-            yc[j] = complex(y[j], 0.0)
-        else:
-            xc[j - ny] = complex(x[j - ny], 0.0)
-        if fc.size != ny:
-            return Jyt, Jxt, BAD_OUTPUT_SIZE, j + 1
-        if not is_complex_array(fc):
-            return Jyt, Jxt, NOT_COMPLEX_SAFE, j + 1
-        for i in range(ny):
-            if j < ny:
-                Jyt[j, i] = fc[i].imag / hy[j]
-            else:
-                Jxt[j - ny, i] = fc[i].imag / hx[j - ny]
-    return Jyt, Jxt, OK, ny + nx
+    ny = y.size
+    Jt, status, nfev = jacobian_complex_t(_stacked, np.concatenate((y, x)), (F, ny, args),
+                                          np.concatenate((hy, hx)))
+    return Jt[:ny], Jt[ny:], status, nfev
 
 
 @dataclass(frozen=True, repr=False)
