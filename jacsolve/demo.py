@@ -7,8 +7,7 @@ and ``scipy.integrate``. Times are medians after a warm-up call, so numba
 compilation is not in the ratios.
 
 Exits non-zero when any result disagrees with SciPy (or a published value)
-beyond its tolerance, so the demo doubles as a smoke test. A section whose
-module is not available is skipped with a note.
+beyond its tolerance, so the demo doubles as a smoke test.
 """
 from __future__ import annotations
 
@@ -26,17 +25,8 @@ import numpy as np
 from .bench.timing import median_time
 
 
-class _Skip(Exception):
-    """A section whose solver module is not available yet."""
-
-
 def _need(module: str):
-    try:
-        return importlib.import_module(f".{module}", __package__)
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__package__}.{module}":
-            raise _Skip(f"jacsolve.{module} is not available") from None
-        raise
+    return importlib.import_module(f".{module}", __package__)
 
 
 def _row(cells, widths):
@@ -312,9 +302,6 @@ def _run_section(section):
     with contextlib.redirect_stdout(buffer):
         try:
             ok = bool(section())
-        except _Skip as note:
-            ok = True
-            print(f"({name}: skipped, {note})")
         except Exception as exc:   # report it, run the other sections, fail at the end
             ok = False
             print(traceback.format_exc())
