@@ -4,8 +4,8 @@ Usage: python benchmarks/bench_integration.py [--quick]
 """
 import sys
 
-from jacsolve.bench import integration
-from jacsolve.bench.timing import progress_printer
+from jacsolve.cli.bench import bench_integration as integration
+from jacsolve.cli.bench.timing import progress_printer
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv

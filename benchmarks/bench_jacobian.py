@@ -1,8 +1,8 @@
 """Jacobian kernels against scipy.optimize.approx_derivative: python benchmarks/bench_jacobian.py [--quick]"""
 import sys
 
-from jacsolve.bench.jacobian import run
-from jacsolve.bench.timing import progress_printer
+from jacsolve.cli.bench.bench_jacobian import run
+from jacsolve.cli.bench.timing import progress_printer
 
 if __name__ == "__main__":
     print(run(quick="--quick" in sys.argv, progress=progress_printer(True)).markdown())

@@ -1,8 +1,8 @@
 """Monte Carlo propagation benchmark: python benchmarks/bench_montecarlo.py [--quick]."""
 import sys
 
-from jacsolve.bench.montecarlo import run
-from jacsolve.bench.timing import progress_printer
+from jacsolve.cli.bench.bench_montecarlo import run
+from jacsolve.cli.bench.timing import progress_printer
 
 if __name__ == "__main__":
     print(run(quick="--quick" in sys.argv, progress=progress_printer(True)).markdown())

@@ -1,8 +1,8 @@
 """Linear uncertainty propagation vs the `uncertainties` package (pip install jacsolve[compare])."""
 import argparse
 
-from jacsolve.bench.timing import progress_printer
-from jacsolve.bench.uncertainty import run
+from jacsolve.cli.bench.timing import progress_printer
+from jacsolve.cli.bench.bench_uncertainty import run
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

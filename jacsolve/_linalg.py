@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import cached_njit
+from ._numba.options import cached_njit
 
 __all__ = ["lu_factor", "lu_solve"]
 

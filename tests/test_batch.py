@@ -12,8 +12,8 @@ from scipy.optimize import root
 
 import jacsolve
 from jacsolve import FunctionError, PerformanceWarning, Status, solve_batch
-from jacsolve._newton import maxabs
-from jacsolve.problems.batch import (circle_line, circle_line_batch, equilibrium,
+from jacsolve.nonlinear.dense import maxabs
+from jacsolve.problems.batch_systems import (circle_line, circle_line_batch, equilibrium,
                                      equilibrium_batch)
 
 TOL = 1e-10

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jacsolve import cli
-from jacsolve.spec import load_spec
+import jacsolve
+from jacsolve.cli import main as cli
+from jacsolve.uncertainty.spec import load_spec
 
-EXAMPLES = Path(cli.__file__).parent / "examples"
+EXAMPLES = Path(jacsolve.__file__).parent / "examples"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -84,7 +85,7 @@ def test_demo_exits_zero():
 
 # ------------------------------------------------------------------ bench
 FAKE_BENCH = '''
-from jacsolve.bench.timing import Report, Table
+from jacsolve.cli.bench.timing import Report, Table
 
 def run(quick=False, progress=None):
     if progress:
@@ -140,7 +141,7 @@ def test_bench_unknown_name(capsys):
 
 
 def test_bench_module_not_written_yet_is_skipped(monkeypatch):
-    from jacsolve.bench import runner
+    from jacsolve.cli.bench import runner
     monkeypatch.setattr(runner, "BENCHMARKS", runner.BENCHMARKS + ("not_written_yet",))
     run = runner.run_all(only=["not_written_yet"])
     assert run.skipped == {"not_written_yet": "not available yet"} and not run.reports
@@ -315,7 +316,7 @@ def test_correlated_inputs_out_of_order(tmp_path):
     """Correlated inputs that are not neighbours in the spec (a, c; b between them):
     the columns are reordered for the multivariate normal; the GUM u(y) matches the
     closed form and the Monte Carlo u(y) agrees with it within its standard error."""
-    from jacsolve.evaluation import evaluate
+    from jacsolve.uncertainty.report import evaluate
     spec = tmp_path / "corr.toml"
     spec.write_text(textwrap.dedent("""
         [model]
@@ -369,7 +370,7 @@ def test_python_function_model(tmp_path):
         std = 0.5
         dof = 20
     """))
-    from jacsolve.evaluation import evaluate
+    from jacsolve.uncertainty.report import evaluate
     res = evaluate(load_spec(spec, allow_import=True), draws=20_000, seed=1)
     # u(P)^2 = (2V/R u_V)^2 + (V^2/R^2 u_R)^2 = 0.04^2 + 0.02^2; WS dof from 9 and 20
     u = math.hypot(0.04, 0.02)

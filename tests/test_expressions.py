@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jacsolve
-from jacsolve.expressions import ExpressionError, compile_model, parse_expression
+from jacsolve.uncertainty.expressions import ExpressionError, compile_model, parse_expression
 
 
 def test_values_match_numpy():

@@ -4,9 +4,9 @@ import pytest
 
 import jacsolve
 from jacsolve import distributions as D
-from jacsolve.implicit import propagate_implicit_mc
-from jacsolve.montecarlo import NonFiniteWarning
-from jacsolve.problems import uncertainty as P
+from jacsolve.uncertainty.implicit import propagate_implicit_mc
+from jacsolve.uncertainty.montecarlo import NonFiniteWarning
+from jacsolve.problems import propagation_models as P
 from jacsolve.status import Status
 
 X = np.array([2.0, 0.5])

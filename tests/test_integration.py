@@ -8,8 +8,8 @@ from scipy import stats
 
 import jacsolve
 from jacsolve import regions as R
-from jacsolve.integration import gauss_orders
-from jacsolve.problems import integrals as P
+from jacsolve.integration.cubature import gauss_orders
+from jacsolve.problems import integral_cases as P
 from jacsolve.status import Status
 
 CASES = P.cases()

@@ -5,7 +5,7 @@ from scipy.optimize._numdiff import approx_derivative
 
 import jacsolve
 from jacsolve import kernels
-from jacsolve.problems.derivatives import PROBLEMS
+from jacsolve.problems.derivative_cases import PROBLEMS
 
 SCIPY_NAME = {"forward": "2-point", "central": "3-point", "complex": "cs"}
 DENSE = [p for p in PROBLEMS.values()]

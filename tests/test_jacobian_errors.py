@@ -4,7 +4,7 @@ import pytest
 
 import jacsolve
 from jacsolve import FunctionError
-from jacsolve.problems.derivatives import PROBLEMS
+from jacsolve.problems.derivative_cases import PROBLEMS
 
 TRIG = PROBLEMS["trig_tall"]
 

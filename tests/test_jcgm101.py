@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 import jacsolve
-from jacsolve.problems import gum
+from jacsolve.problems import gum_examples as gum
 from jacsolve.uncertainty import NonlinearityWarning
 
 M = 1_000_000

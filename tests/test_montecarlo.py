@@ -14,11 +14,11 @@ from scipy import optimize, stats
 
 import jacsolve
 from jacsolve import distributions as D
-from jacsolve._jit import PerformanceWarning
-from jacsolve._validate import FunctionError
-from jacsolve.montecarlo import (MonteCarloResult, NonFiniteWarning, _intervals,
+from jacsolve._numba.options import PerformanceWarning
+from jacsolve.status import FunctionError
+from jacsolve.uncertainty.montecarlo import (MonteCarloResult, NonFiniteWarning, _intervals,
                                  _order_index, numerical_tolerance)
-from jacsolve.problems.gum import additive, comparison_loss
+from jacsolve.problems.gum_examples import additive, comparison_loss
 
 N = 100_000
 

@@ -7,7 +7,7 @@ from scipy import special
 
 import jacsolve
 from jacsolve import regions as R
-from jacsolve.problems import integrals as P
+from jacsolve.problems import integral_cases as P
 
 
 def builtin_regions():

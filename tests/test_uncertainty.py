@@ -1,7 +1,7 @@
 """Law of propagation of uncertainty: tests against closed forms and exact moments.
 
 Most models are plain Python functions (no compile time); the compiled path is
-exercised with the shared models of jacsolve.problems.uncertainty.
+exercised with the shared models of jacsolve.problems.propagation_models.
 """
 import warnings
 
@@ -11,7 +11,7 @@ from scipy import stats
 
 import jacsolve
 from jacsolve import propagate
-from jacsolve.problems import uncertainty as P
+from jacsolve.problems import propagation_models as P
 from jacsolve.uncertainty import NonlinearityWarning, coverage_factor
 
 

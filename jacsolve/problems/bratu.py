@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._jit import jit
+from .._numba.options import jit
 
 __all__ = ["bratu", "bratu_sparsity", "bratu_start", "LAMBDA"]
 

@@ -19,7 +19,7 @@ from typing import Callable, List
 
 import numpy as np
 
-from .._jit import jit
+from .._numba.options import jit
 
 __all__ = ["MGHProblem", "MGHCase", "PROBLEMS", "cases", "NO_ROOT", "no_root"]
 

@@ -1,0 +1,128 @@
+"""Checks of the caller's arguments, shared by every public function.
+
+Everything that reaches compiled code passes through here first: numba does
+no bounds checking, so a wrong shape, dtype or value must be caught in Python,
+with a message that names the argument.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_vector", "as_args", "as_bounds", "as_scale", "positive_int", "positive_float",
+           "real_number", "real_array"]
+
+
+def as_vector(value, name: str, *, allow_empty: bool = False, finite: bool = True) -> np.ndarray:
+    """``value`` as a float64, C-contiguous 1-D array, or a ValueError/TypeError naming it."""
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a 1-D array of real numbers: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        kind = "complex" if a.dtype.kind == "c" else str(a.dtype)
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got dtype {kind}")
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
+    if a.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must have at least one element")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not a.flags.writeable:  # read-only arrays have their own numba type
+        a = a.copy()
+    if finite and not np.all(np.isfinite(a)):
+        bad = np.flatnonzero(~np.isfinite(a))
+        raise ValueError(f"{name} must be finite; {name}[{bad[0]}] = {a[bad[0]]}"
+                         + (f" ({bad.size} non-finite entries)" if bad.size > 1 else ""))
+    return a
+
+
+def as_args(args) -> tuple:
+    if not isinstance(args, tuple):
+        if isinstance(args, list):
+            return tuple(args)
+        return (args,)
+    return args
+
+
+def as_scale(x_scale, n: int, name: str = "x_scale") -> np.ndarray:
+    s = np.asarray(x_scale, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(n, float(s))
+    if s.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or have shape ({n},), got {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"{name} must be finite and positive")
+    return np.ascontiguousarray(s)
+
+
+def as_bounds(bounds, x: np.ndarray, name: str = "bounds"):
+    """(lower, upper) float arrays; inf where unbounded. Checks x lies inside."""
+    n = x.size
+    if bounds is None:
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    try:
+        lower, upper = bounds
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (lower, upper)") from None
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(upper, dtype=np.float64)
+    lo = np.full(n, float(lo)) if lo.ndim == 0 else lo
+    hi = np.full(n, float(hi)) if hi.ndim == 0 else hi
+    if lo.shape != (n,) or hi.shape != (n,):
+        raise ValueError(f"{name}: lower and upper must be scalars or have shape ({n},), "
+                         f"got {lo.shape} and {hi.shape}")
+    if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
+        raise ValueError(f"{name} must not contain NaN")
+    if np.any(lo >= hi):
+        j = int(np.flatnonzero(lo >= hi)[0])
+        raise ValueError(f"{name}: lower must be < upper, but lower[{j}] = {lo[j]} "
+                         f">= upper[{j}] = {hi[j]}")
+    if np.any(x < lo) or np.any(x > hi):
+        j = int(np.flatnonzero((x < lo) | (x > hi))[0])
+        raise ValueError(f"x[{j}] = {x[j]} lies outside {name} [{lo[j]}, {hi[j]}]")
+    return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+
+
+def positive_int(value, name: str) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def real_number(value, name: str) -> float:
+    """``value`` as a finite float, or a TypeError/ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``), or an error naming it."""
+    v = real_number(value, name)
+    if not (v > 0.0 or (allow_zero and v == 0.0)):
+        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}, "
+                         f"got {value!r}")
+    return v
+
+
+def real_array(value, name: str) -> np.ndarray:
+    """``value`` as a C-contiguous, writable float64 array of any shape, or an error naming it.
+
+    Always a fresh or owned array: read-only inputs (``np.broadcast_to``,
+    memmaps, ``setflags(write=False)``) have their own numba type and would be
+    rejected by compiled code.
+    """
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return a if a.flags.writeable else a.copy()

@@ -1,0 +1,415 @@
+"""Many small nonlinear systems F(x; p) = 0 at once: ``solve_batch``.
+
+Each system is solved by :func:`jacsolve.nonlinear.dense.solve_dense`, the compiled
+solver behind :func:`jacsolve.solve`, so a batch member and a single solve
+follow the same algorithms, statuses and tolerances. For a numba ``fun`` a
+``prange`` driver runs it over all systems in parallel; for a plain Python
+``fun`` its Python version runs them one after another (with a
+:class:`~jacsolve.PerformanceWarning`).
+
+Compile cost: nothing large compiles per user function. ``solve_dense`` is
+compiled once for the batch's args type ``(p,)`` (cached on disk) and reaches
+fun through function pointers (see :mod:`jacsolve.nonlinear.dense`); the parallel
+driver takes those pointers as arguments, so it is compiled once and cached
+too. Per function only ``evaluate_into`` and one Jacobian kernel compile.
+
+Speed: the driver hands the solver *borrowed* rows (:func:`_borrowed`), whose
+reference counts numba does not update; with counted rows the atomic
+increments in every call of the solver took more than half the time, and two
+threads contended for the one count of the whole batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Dict
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
+
+from . import dense as NW
+from .._numba.options import _OPTIONS, cached_njit, python_version, record_for, specialise, warn_if_python
+from .dense import NFEV, NIT, NONFINITE, NSTATS, maxabs
+from .._arguments import positive_int
+from .._numba.calls import evaluate_once, is_typing_error, typing_message
+from ..status import FunctionError
+from ..derivatives.differences import canonical_method
+from ..status import Status
+
+__all__ = ["solve_batch", "BatchResult"]
+
+METHODS = {"newton": NW.NEWTON, "trust-region": NW.TRUST_REGION, "broyden": NW.BROYDEN,
+           "auto": NW.AUTO}
+JAC_METHODS = ("complex", "central", "forward")
+_RAISED = -100  # batch-only status: fun raised at the system's starting point
+CHUNK = 64      # systems per parallel task; the work buffers are allocated once per task
+
+_ARGTY = types.UniTuple(types.float64[::1], 1)  # args of one system: (params[k],)
+
+
+# ----------------------------------------------------------------- drivers
+@intrinsic
+def _borrowed(typingctx, arr):
+    """``arr`` without its reference count (a view numba does not track).
+
+    Every call inside the solver increments and decrements the reference
+    counts of its array arguments with atomic instructions: more than half of
+    a small system's solve time, and a row view X0[k] shares the count of the
+    whole batch, on which two threads then serialise. Only for arrays whose
+    owner outlives the view: here the driver's arguments, held by Python.
+    """
+    def codegen(context, builder, sig, args):
+        view = context.make_array(sig.args[0])(context, builder, value=args[0])
+        view.meminfo = context.get_constant_null(types.MemInfoPointer(types.voidptr))
+        return view._getvalue()
+    return arr(arr), codegen
+
+
+@cached_njit
+def _store(k, s, f, stats, status, nit, fnorm, nfev):
+    """Outputs of system k from solve_dense's status s, residual f and stats.
+
+    f is zeroed before each solve: a NONFINITE status with f still all 0
+    (a finite f with max|f| > tol otherwise) means fun raised at x0.
+    """
+    fnorm[k] = maxabs(f)
+    status[k] = _RAISED if s == NONFINITE and stats[NIT] == 0 and fnorm[k] == 0.0 else s
+    nit[k] = stats[NIT]
+    nfev[k] = stats[NFEV]
+
+
+def _drive(solve, ev, jac, cb, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
+           nfev, F, S):
+    """Solve every system of the batch; ``solve`` is _newton.solve_dense.
+
+    Task c (CHUNK systems) works in rows c of the work arrays F and S.
+    """
+    N = X0.shape[0]
+    for c in numba.prange(F.shape[0]):
+        f = _borrowed(F[c])
+        stats = _borrowed(S[c])
+        hist = f[:0]  # no residual history per system
+        for k in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+            f[:] = 0.0  # see _store
+            stats[:] = 0
+            s = solve(ev, jac, cb, _borrowed(X0[k]), (_borrowed(P[k]),), method, tol, xtol,
+                      maxiter, _borrowed(X[k]), f, stats, hist)
+            _store(k, s, f, stats, status, nit, fnorm, nfev)
+
+
+_PARALLEL: list = []
+
+
+def _parallel_driver():
+    """The prange driver, compiled once per process or loaded from the disk cache.
+
+    The solver and fun's kernels arrive as first-class function pointers, so
+    the driver does not depend on the user function.
+    """
+    if not _PARALLEL:
+        ev = types.FunctionType(NW.ev_signature(_ARGTY))
+        jac = types.FunctionType(NW.jac_signature(_ARGTY))
+        cb = types.FunctionType(NW.CALLBACK_SIGNATURE)
+        solve = types.FunctionType(_solver_pointer().signature())
+        f8, i8 = types.float64, types.int64
+        f8_1, f8_2, i8_1 = f8[::1], f8[:, ::1], i8[::1]
+        sig = types.none(solve, ev, jac, cb, f8_2, f8_2, i8, f8, f8, i8,
+                         f8_2, i8_1, i8_1, f8_1, i8_1, f8_2, types.int64[:, ::1])
+        _PARALLEL.append(numba.njit(sig, parallel=True, cache=True, **_OPTIONS)(_drive))
+    return _PARALLEL[0]
+
+
+def _solver_pointer():
+    return NW.algorithm_pointer(NW.solve_dense, _ARGTY,
+                                lambda a: (types.FunctionType(NW.jac_signature(a)),))
+
+
+def _compiled_pointers(fun, jac_name, rec):
+    """fun's evaluation and Jacobian kernels as pointers (compiled once per function)."""
+    key = ("batch pointers", jac_name)
+    ptrs = rec.specialised.get(key)
+    if ptrs is None:
+        ev = NW.Pointer(specialise(NW.evaluate_into, fun, rec), NW.ev_signature(_ARGTY))
+        jac = NW.Pointer(specialise(NW.JACOBIAN_KERNELS[jac_name], fun, rec),
+                         NW.jac_signature(_ARGTY))
+        ptrs = rec.specialised[key] = (ev, jac)
+    return ptrs
+
+
+def _run_compiled(fun, jac_name, rec, *a):
+    try:
+        ev, jac = _compiled_pointers(fun, jac_name, rec)
+    except Exception as exc:
+        if is_typing_error(exc):
+            hint = (" If fun is not complex-safe, use jac='central'."
+                    if jac_name == "complex" else "")
+            raise TypeError(typing_message(exc, "fun") + hint) from None
+        raise
+    N, n = a[0].shape
+    ntasks = (N + CHUNK - 1) // CHUNK
+    work = (np.empty((ntasks, n)), np.empty((ntasks, NSTATS), dtype=np.int64))
+    _parallel_driver()(_solver_pointer(), ev, jac, NW.no_callback_pointer(), *a, *work)
+
+
+def _run_python(fun, jac_name, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
+                nfev):
+    """The same solver as Python, one system after another."""
+    ev = partial(python_version(NW.evaluate_into), fun)
+    jac = partial(python_version(NW.JACOBIAN_KERNELS[jac_name]), fun)
+    solve = python_version(NW.solve_dense)
+    n = X0.shape[1]
+    stats = np.empty(NSTATS, dtype=np.int64)
+    hist = np.empty(0)
+    for k in range(X0.shape[0]):
+        f = np.zeros(n)
+        stats[:] = 0
+        s = solve(ev, jac, NW.no_callback, X0[k], (P[k],), method, tol, xtol, maxiter, X[k],
+                  f, stats, hist)
+        _store(k, s, f, stats, status, nit, fnorm, nfev)
+
+
+# ------------------------------------------------------------------ result
+@dataclass(frozen=True)
+class BatchResult:
+    """Solutions of a batch of N systems with n unknowns each.
+
+    Attributes
+    ----------
+    x : ndarray, shape (N, n)
+        Final iterate of each system (its root where ``success``).
+    success : ndarray of bool, shape (N,)
+        True exactly where ``max|F(x[k])| <= tol``.
+    status : ndarray of int, shape (N,)
+        :class:`~jacsolve.Status` code of each system; ``Status(code).message``
+        says what happened and what to try.
+    nit : ndarray of int, shape (N,)
+        Iterations of each system.
+    fnorm : ndarray, shape (N,)
+        ``max|F(x[k])|`` at the returned x (inf or NaN where fun was not finite).
+    nfev : ndarray of int, shape (N,)
+        Evaluations of fun per system, complex-step ones included.
+    tol : float
+        The residual tolerance used.
+    """
+    x: np.ndarray
+    success: np.ndarray
+    status: np.ndarray
+    nit: np.ndarray
+    fnorm: np.ndarray
+    nfev: np.ndarray
+    tol: float
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def counts(self) -> Dict[Status, int]:
+        """Number of systems per status (only statuses that occur)."""
+        codes, counts = np.unique(self.status, return_counts=True)
+        return {Status(int(c)): int(k) for c, k in zip(codes, counts)}
+
+    def __repr__(self) -> str:
+        N, n = self.x.shape
+        lines = [f"BatchResult: {int(self.success.sum())} of {N} systems (n={n}) solved, "
+                 f"max|F| <= {self.tol:g}"]
+        for s, k in self.counts.items():
+            lines.append(f"  {s.name:<9} {k:>9}  {s.message.split(';')[0]}")
+        if N:
+            ok = self.success
+            worst = f"{self.fnorm[ok].max():.1e}" if ok.any() else "-"
+            lines.append(f"  nit median {np.median(self.nit):g}, max {self.nit.max()}; "
+                         f"nfev total {int(self.nfev.sum())}; worst solved max|F| {worst}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ public
+def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str = "complex",
+                tol: float = 1e-10, xtol: float = 1e-12, maxiter: int = 50) -> BatchResult:
+    """Solve N independent small systems ``fun(x, params[k]) = 0`` in parallel.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, p) -> array of length n``: one system, with ``x`` a float
+        1-D array of length n and ``p`` one row of ``params``. A numba
+        function (``@jacsolve.jit``) runs compiled and in parallel across
+        cores (``numba.set_num_threads`` sets how many); a plain Python
+        function runs serially, with a :class:`~jacsolve.PerformanceWarning`.
+        With ``jac="complex"`` fun is also called with complex ``x`` and must
+        be complex-safe (no ``abs``, comparisons or branches on x; write
+        ``z*z*z``, not ``z**3``).
+    x0 : array_like, shape (N, n) or (n,)
+        Starting points, one row per system, or one start for all; finite.
+    params : array_like, shape (N, k)
+        Parameters, one row per system (k may be 0). Rows with inf or NaN are
+        allowed: such a system ends with its own status, not an exception.
+    method : {"newton", "trust-region", "broyden", "auto"}, optional
+        A dense method of :func:`jacsolve.solve`, the same algorithm. The
+        default ``"newton"``: damped Newton with Armijo backtracking on
+        ``|F|^2/2``, and Levenberg-Marquardt steps when J is singular or the
+        Newton step fails. ``"auto"`` tries the methods in turn from x0 until
+        one meets ``tol`` (robust, slower on systems that fail).
+    jac : {"complex", "central", "forward"}, optional
+        Jacobian by complex step (exact to rounding, default), or central or
+        forward differences for functions that are not complex-safe.
+        SciPy's ``"cs"``, ``"3-point"``, ``"2-point"`` are accepted.
+    tol : float, optional
+        Residual tolerance: system k succeeds iff ``max_i |F_i(x[k])| <= tol``.
+    xtol : float, optional
+        Step tolerance, as in :func:`jacsolve.solve`: a system whose steps
+        shrink below ``xtol * |x|`` (2-norms) before meeting ``tol`` stops
+        with ``STALLED`` (``SINGULAR`` at a singular Jacobian).
+    maxiter : int, optional
+        Most iterations per system.
+
+    Returns
+    -------
+    BatchResult
+        Arrays ``x``, ``success``, ``status``, ``nit``, ``fnorm``, ``nfev``;
+        its repr counts the systems per status.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad input (shapes, non-finite x0, fun's output length, unknown
+        method), before any compiled solver code runs.
+    FunctionError
+        If ``fun`` raises at a starting point. A numerical failure of one
+        system (inf/NaN, a singular Jacobian, no root, fun raising at a trial
+        point) is never an exception: it is that system's status, and the
+        other systems are unaffected.
+
+    Examples
+    --------
+    >>> import numpy as np, jacsolve
+    >>> @jacsolve.jit
+    ... def circle_line(x, p):      # x^2 + y^2 = R^2 and y = c
+    ...     return np.array([x[0] * x[0] + x[1] * x[1] - p[0] * p[0], x[1] - p[1]])
+    >>> params = np.array([[1.0, 0.6], [2.0, 0.0], [1.0, 3.0]])   # the last has no root
+    >>> res = jacsolve.solve_batch(circle_line, [1.0, 1.0], params)
+    >>> res.success
+    array([ True,  True, False])
+    >>> np.round(res.x[:2], 12)
+    array([[0.8, 0.6],
+           [2. , 0. ]])
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
+                         f"got {method!r}")
+    jac_name = canonical_method(jac, JAC_METHODS, name="jac")
+    tol = _positive_float(tol, "tol")
+    xtol = _positive_float(xtol, "xtol", allow_zero=True)
+    maxiter = positive_int(maxiter, "maxiter")
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    X0, P = _batch_arrays(x0, params)
+    N, n = X0.shape
+    rec = record_for(fun)
+    warn_if_python(fun)
+    if N:
+        _check_fun(fun, X0[0], P[0], jac_name)
+    outputs = (np.empty((N, n)), np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64),
+               np.empty(N), np.empty(N, dtype=np.int64))
+    options = (METHODS[method], tol, xtol, maxiter)
+    if rec.jitted and N:
+        _run_compiled(fun, jac_name, rec, X0, P, *options, *outputs)
+    else:
+        _run_python(fun, jac_name, X0, P, *options, *outputs)
+    X, status, nit, fnorm, nfev = outputs
+    _check_faults(fun, X0, P, status, fnorm)
+    return BatchResult(X, status == NW.SUCCESS, status, nit, fnorm, nfev, tol)
+
+
+def _positive_float(value, name: str, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not (np.isfinite(v) and (v > 0 or (allow_zero and v == 0))):
+        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}, "
+                         f"got {value!r}")
+    return v
+
+
+def _real_array(value, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _batch_arrays(x0, params):
+    """x0 as (N, n) and params as (N, k), float64 C-contiguous, checked."""
+    X0 = _real_array(x0, "x0")
+    P = _real_array(params, "params")
+    if P.ndim != 2:
+        raise ValueError(f"params must have shape (N, k), one row per system, got shape "
+                         f"{P.shape}; for one parameter per system pass params[:, None]")
+    if X0.ndim == 1:
+        if X0.size == 0:
+            raise ValueError("x0 must have at least one unknown")
+        X0 = np.ascontiguousarray(np.broadcast_to(X0, (P.shape[0], X0.size)))
+    elif X0.ndim != 2 or X0.shape[1] == 0:
+        raise ValueError(f"x0 must have shape (N, n) or (n,), got shape {X0.shape}")
+    if X0.shape[0] != P.shape[0]:
+        raise ValueError(f"params has {P.shape[0]} rows but x0 has {X0.shape[0]}: "
+                         "params needs one row per system (row of x0)")
+    bad = ~np.isfinite(X0)
+    if bad.any():
+        k, j = np.argwhere(bad)[0]
+        more = f" ({int(bad.sum())} non-finite entries)" if bad.sum() > 1 else ""
+        raise ValueError(f"x0 must be finite; x0[{k}, {j}] = {X0[k, j]}{more}")
+    return X0, P
+
+
+def _check_fun(fun, x, p, jac_name: str) -> None:
+    """Call fun once from Python: its output length, and complex safety if needed."""
+    f, _ = evaluate_once(fun, x, (p,))
+    if f.size != x.size:
+        raise ValueError(f"fun must return {x.size} values (one per unknown, like the rows "
+                         f"of x0), got {f.size}")
+    if jac_name != "complex":
+        return
+    try:
+        safe = np.iscomplexobj(fun(x.astype(np.complex128), p))
+    except Exception as exc:
+        raise TypeError(f"fun cannot be evaluated at complex x, which jac='complex' needs "
+                        f"({type(exc).__name__}); use jac='central', or write fun with "
+                        "complex-safe operations") from None
+    if not safe:
+        raise TypeError("fun is not complex-safe: it returned real values for complex x, "
+                        "so jac='complex' cannot differentiate it. Use jac='central', or "
+                        "write fun with complex-safe operations (no abs, min/max, "
+                        "comparisons or branches on x).")
+
+
+def _check_faults(fun, X0, P, status, fnorm) -> None:
+    """Raise for the caller's faults, which the solver reports as negative codes."""
+    if status.size == 0 or status.min() >= 0:
+        return
+    for k in np.flatnonzero(status == _RAISED):
+        # fun raised at x0 (in compiled code, where the exception is lost):
+        # evaluate there again from Python to raise it with its message
+        try:
+            evaluate_once(fun, X0[k], (P[k],))
+        except FunctionError as exc:
+            raise FunctionError(f"{exc} of system {k}") from exc.__cause__
+        status[k] = NONFINITE  # it did not raise again: count it as non-finite
+        fnorm[k] = np.nan
+    bad = np.flatnonzero(status < 0)
+    if bad.size == 0:
+        return
+    k = int(bad[0])
+    code = status[k]
+    if code == NW.BAD_F_SIZE:
+        raise FunctionError(f"fun returned an array whose length is not {X0.shape[1]} "
+                            f"for system {k}; its output length must not depend on x or p")
+    if code == NW.NOT_COMPLEX_SAFE:
+        raise TypeError(f"fun is not complex-safe for system {k}: it returned real values "
+                        "for complex x. Use jac='central'.")
+    raise RuntimeError(f"internal error: status {code} for system {k}")

@@ -1,0 +1,858 @@
+"""Compiled dense solvers for small systems F(x) = 0: one compiled call runs a whole solve.
+
+Design (compile time drives it): numba re-optimises the whole call tree of
+every function it compiles, so an algorithm specialised on each user function
+costs seconds per function. Here the algorithms are compiled once (cached on
+disk) and reach the user's function through *first-class function pointers*:
+
+* per user function, only small kernels are compiled (:func:`evaluate_into`,
+  a Jacobian kernel such as :func:`jac_complex_into`), each bound to ``fun``
+  by :func:`jacsolve._numba.options.specialise` and compiled for one fixed signature;
+* :func:`solve_dense` (and the methods it calls) takes them as
+  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``;
+* :func:`dense_solver` builds the per-function entry point: a compiled
+  closure holding those pointers as constants, so a solve from Python costs
+  one call of a few microseconds.
+
+For plain Python functions the same algorithm runs as Python
+(:func:`jacsolve._numba.options.python_version`), with a callback if one is given.
+
+Methods (integer codes, see ``NEWTON`` ...):
+
+* Newton: damped Newton, Armijo backtracking on phi = |F|^2/2; when J is
+  singular, or the Newton step fails, Levenberg-Marquardt directions
+  -(J^T J + mu I)^-1 J^T F with growing mu.
+* trust region: Powell's dogleg (MINPACK hybrd without its scaling), exact
+  Jacobian at every new point.
+* Broyden: the same dogleg with rank-1 updates of J between evaluations and a
+  refresh after two failed steps (hybrd proper).
+* auto: Broyden, then trust region, then Newton, each from x0, until one
+  meets the residual test; the best point wins.
+
+Numerical trouble is a status, never an exception: a trial point where fun
+raises or returns inf/NaN is a failed step (the line search backs off, the
+trust region shrinks).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numba
+import numpy as np
+from numba import types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.core.types.function_type import WrapperAddressProtocol
+from numba.experimental.function_type import _get_wrapper_address
+
+from .._numba.options import cached_njit, kernel_njit, python_version
+from .._linalg import lu_factor, lu_solve
+from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d,
+                      jacobian_central_t, jacobian_complex_into, jacobian_forward_t,
+                      jacobian_richardson_t, relative_steps)
+from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, BAD_X, CALLBACK, CONTINUE, DIVERGED, EVAL_FAILED,
+                      EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE, NOT_COMPLEX_SAFE, OK, SINGULAR,
+                      STALLED, SUCCESS)
+
+# methods
+NEWTON, TRUST_REGION, BROYDEN, AUTO, KRYLOV, LEVMAR = 0, 1, 2, 3, 4, 5
+METHOD_NAMES = ("newton", "trust-region", "broyden", "auto", "krylov", "levenberg-marquardt")
+
+# slots of the integer statistics array every kernel updates
+NIT, NFEV, NJEV, NFAIL, NHIST, EXTRA = 0, 1, 2, 3, 4, 5
+NSTATS = 6
+
+EPS = np.finfo(np.float64).eps
+SQRT_EPS = np.sqrt(EPS)
+RCOND_MIN = 1e-13      # LU pivot ratio below which J counts as singular
+BIG = 1e100            # |x| beyond this: DIVERGED
+TR_FACTOR = 100.0      # initial trust radius factor (MINPACK's default)
+MAX_STEP = 1e3         # a line-search step is capped at MAX_STEP * max(|x|, 1)
+ARMIJO = 1e-4
+MAX_BACKTRACKS = 60
+AUTO_STAGES = (BROYDEN, TRUST_REGION, LEVMAR, NEWTON)
+NSLOW = 20            # Newton: this many steps in a row without progress is a stall
+HIST_MAX = 100_000     # at most this many history entries are kept
+
+
+def algorithm(fun):
+    """Decorator for the function-independent solver loops: compiled once per
+    signature and cached; marked as a kernel so that
+    :func:`~jacsolve._numba.options.python_version` swaps in their Python versions."""
+    dispatcher = cached_njit(fun)
+    dispatcher._jacsolve_kernel = True
+    return dispatcher
+
+
+# ------------------------------------------------------- function-independent
+@cached_njit
+def maxabs(v):
+    """max |v_i| (0 for an empty v); NaN if any v_i is NaN."""
+    s = 0.0
+    for i in range(v.size):
+        a = abs(v[i])
+        if a > s:
+            s = a
+        elif a != a:
+            return a
+    return s
+
+
+@cached_njit
+def norm2(v):
+    """Euclidean norm, scaled so that squares of tiny entries do not underflow."""
+    s = maxabs(v)
+    if s == 0.0 or not s < np.inf:
+        return s
+    t = 0.0
+    for i in range(v.size):
+        a = v[i] / s
+        t += a * a
+    return s * np.sqrt(t)
+
+
+@cached_njit
+def dot(a, b):
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@cached_njit
+def matvec_t(Jt, v, out):
+    """out = J v with J = Jt.T."""
+    out[:] = 0.0
+    for j in range(Jt.shape[0]):
+        vj = v[j]
+        if vj != 0.0:
+            for i in range(Jt.shape[1]):
+                out[i] += Jt[j, i] * vj
+
+
+@cached_njit
+def gradient(Jt, f, g):
+    """g = J^T f, the gradient of |F|^2 / 2."""
+    for j in range(Jt.shape[0]):
+        s = 0.0
+        for i in range(Jt.shape[1]):
+            s += Jt[j, i] * f[i]
+        g[j] = s
+
+
+@cached_njit
+def gram_scale(Jt):
+    """Largest diagonal entry of J^T J (squared largest column norm)."""
+    s = 0.0
+    for j in range(Jt.shape[0]):
+        s = max(s, dot(Jt[j], Jt[j]))
+    return s
+
+
+@cached_njit
+def newton_direction(Jt, f, LU, piv, p):
+    """p = -J^-1 f. Returns the LU pivot ratio; p is valid only above RCOND_MIN."""
+    n = f.size
+    for i in range(n):
+        for j in range(n):
+            LU[i, j] = Jt[j, i]
+    r = lu_factor(LU, LU, piv)
+    if r <= RCOND_MIN:
+        return r
+    lu_solve(LU, piv, f, p)
+    for i in range(n):
+        p[i] = -p[i]
+    return r if all_finite(p) else 0.0
+
+
+@cached_njit
+def lm_direction(Jt, g, mu, A, piv, p):
+    """Levenberg-Marquardt direction p = -(J^T J + mu I)^-1 g; False if it failed.
+
+    g = J^T f lies in the row space of J, so p stays bounded as mu -> 0 even
+    when J is singular (it tends to the least-squares step -J^+ f).
+    """
+    n = g.size
+    for a in range(n):
+        for b in range(a, n):
+            s = dot(Jt[a], Jt[b])
+            A[a, b] = s
+            A[b, a] = s
+        A[a, a] += mu
+    if lu_factor(A, A, piv) == 0.0:
+        return False
+    lu_solve(A, piv, g, p)
+    for i in range(n):
+        p[i] = -p[i]
+    return all_finite(p)
+
+
+@cached_njit
+def dogleg(pN, newton_ok, g, Jt, delta, p, work):
+    """Powell's dogleg step inside the radius delta, into p; returns |p|.
+
+    pN is the Newton (or least-squares) step; when ``newton_ok`` is False only
+    the steepest-descent leg is used.
+    """
+    nN = norm2(pN) if newton_ok else np.inf
+    if nN <= delta:
+        p[:] = pN
+        return nN
+    gnorm = norm2(g)
+    matvec_t(Jt, g, work)
+    jg = norm2(work)
+    # Cauchy point: the minimiser of the linear model along -g
+    t = (gnorm / jg) ** 2 if jg > 0.0 else np.inf
+    if t * gnorm >= delta or not newton_ok:
+        s = delta / gnorm
+        for i in range(p.size):
+            p[i] = -s * g[i]
+        return delta
+    # from the Cauchy point towards pN, up to the boundary
+    a = 0.0
+    b = 0.0
+    c = 0.0
+    for i in range(p.size):
+        pc = -t * g[i]
+        d = pN[i] - pc
+        a += d * d
+        b += pc * d
+        c += pc * pc
+    c -= delta * delta
+    s = (-b + np.sqrt(max(b * b - a * c, 0.0))) / a if a > 0.0 else 0.0
+    for i in range(p.size):
+        pc = -t * g[i]
+        p[i] = pc + s * (pN[i] - pc)
+    return delta
+
+
+@cached_njit
+def broyden_update(Jt, p, df, work):
+    """Good Broyden rank-1 update J += (df - J p) p^T / p^T p, on Jt."""
+    pp = dot(p, p)
+    if pp == 0.0 or not all_finite(df):
+        return
+    matvec_t(Jt, p, work)
+    for i in range(work.size):
+        work[i] = (df[i] - work[i]) / pp
+    for j in range(Jt.shape[0]):
+        pj = p[j]
+        for i in range(Jt.shape[1]):
+            Jt[j, i] += pj * work[i]
+
+
+@cached_njit
+def record(hist, stats, f):
+    k = stats[NHIST]
+    if k < hist.size:
+        hist[k] = maxabs(f)
+        stats[NHIST] = k + 1
+
+
+@cached_njit
+def stop_after_step(x, f, tol):
+    """Status after an accepted step, or CONTINUE to go on."""
+    if maxabs(f) <= tol:
+        return SUCCESS
+    if maxabs(x) > BIG:
+        return DIVERGED
+    return CONTINUE
+
+
+@cached_njit
+def no_progress(rcond):
+    """A stall at a singular Jacobian is SINGULAR, otherwise STALLED."""
+    return SINGULAR if rcond <= RCOND_MIN else STALLED
+
+
+@cached_njit
+def copy_into(dst, src):
+    for i in range(dst.size):
+        dst[i] = src[i]
+
+
+@cached_njit
+def no_callback(x, f):
+    return False
+
+
+# -------------------------------------------- per-function kernels (small)
+# Each is bound to the user function by specialise() and compiled for one
+# signature; the algorithms call them through pointers.
+@kernel_njit
+def call_fun(fun, x, args):
+    return as_1d(fun(x, *args))
+
+
+@kernel_njit
+def evaluate_into(fun, x, args, out, stats):
+    """out = fun(x). EVAL_FAILED if fun raised or gave inf/NaN (a failed trial
+    point), EVAL_SIZE (with the length in stats[EXTRA]) if its length is wrong."""
+    stats[NFEV] += 1
+    try:
+        y = call_fun(fun, x, args)
+    except Exception:  # survived: the step fails, the count is reported
+        stats[NFAIL] += 1
+        return EVAL_FAILED
+    if y.size != out.size:
+        stats[EXTRA] = y.size
+        return EVAL_SIZE
+    for i in range(out.size):
+        out[i] = y[i]
+    if not all_finite(out):
+        stats[NFAIL] += 1
+        return EVAL_FAILED
+    return EVAL_OK
+
+
+@cached_njit
+def store_jacobian(Jt_new, status, nfev, Jt, stats):
+    """Copy a kernel's Jt into the solver's buffer; the solve status of it."""
+    stats[NJEV] += 1
+    stats[NFEV] += nfev
+    if Jt_new.shape[0] != Jt.shape[0] or Jt_new.shape[1] != Jt.shape[1]:
+        return BAD_F_SIZE
+    if status == BAD_F_SIZE or status == NOT_COMPLEX_SAFE:
+        return status
+    Jt[:, :] = Jt_new
+    if status != OK or not all_finite(Jt.ravel()):
+        return NONFINITE
+    return OK
+
+
+@kernel_njit
+def jac_complex_into(fun, x, args, f, Jt, stats):
+    """Complex step straight into Jt (no Jacobian allocated and copied: this
+    runs once per iteration, and batches run it millions of times)."""
+    n = x.size
+    h = np.empty(n)
+    for j in range(n):  # kernels.complex_steps(x, 1): exact to rounding
+        h[j] = COMPLEX_STEP * max(abs(x[j]), 1.0)
+    try:
+        status, nfev = jacobian_complex_into(fun, x, args, h, np.empty(n, np.complex128), Jt)
+    except Exception:  # fun raised at x itself: no Jacobian here
+        stats[NFAIL] += 1
+        return NONFINITE
+    stats[NJEV] += 1
+    stats[NFEV] += nfev
+    if status == BAD_F_SIZE or status == NOT_COMPLEX_SAFE:
+        return status
+    return OK if all_finite(Jt.ravel()) else NONFINITE
+
+
+@kernel_njit
+def jac_forward_into(fun, x, args, f, Jt, stats):
+    inf = np.full(x.size, np.inf)
+    try:
+        Jt_new, status, nfev = jacobian_forward_t(
+            fun, x, args, f, relative_steps(x, SQRT_EPS, np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+
+
+@kernel_njit
+def jac_central_into(fun, x, args, f, Jt, stats):
+    inf = np.full(x.size, np.inf)
+    try:
+        Jt_new, status, nfev = jacobian_central_t(
+            fun, x, args, f, relative_steps(x, EPS ** (1.0 / 3.0), np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+
+
+@kernel_njit
+def jac_richardson_into(fun, x, args, f, Jt, stats):
+    inf = np.full(x.size, np.inf)
+    try:
+        Jt_new, Et, status, nfev = jacobian_richardson_t(
+            fun, x, args, f, relative_steps(x, 0.1, np.ones(x.size)), -inf, inf)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+
+
+@kernel_njit
+def call_jac(jac, x, args):
+    return np.asarray(jac(x, *args))
+
+
+@kernel_njit
+def jac_analytic_into(jac, x, args, f, Jt, stats):
+    """The user's analytic ``jac(x, *args)`` (bound in place of fun)."""
+    stats[NJEV] += 1
+    try:
+        J = call_jac(jac, x, args)
+    except Exception:
+        stats[NFAIL] += 1
+        return NONFINITE
+    n = x.size
+    if J.ndim != 2 or J.shape[0] != n or J.shape[1] != n:
+        stats[EXTRA] = -1
+        return BAD_JAC_SHAPE
+    for i in range(n):
+        for j in range(n):
+            Jt[j, i] = J[i, j]
+    return OK if all_finite(Jt.ravel()) else NONFINITE
+
+
+JACOBIAN_KERNELS = {"complex": jac_complex_into, "forward": jac_forward_into,
+                    "central": jac_central_into, "richardson": jac_richardson_into,
+                    "analytic": jac_analytic_into}
+
+
+# ------------------------------------------------------------- line search
+@algorithm
+def line_search(ev, x, args, f, p, slope, xtol, stats, x1, f1):
+    """Backtracking (Armijo) along p on phi = |F|^2/2 with phi'(0) = slope < 0.
+
+    Interpolates quadratically, within [0.1, 0.5] of the previous step; a
+    trial point where fun fails cuts the step tenfold. Returns EVAL_OK with
+    the new point in (x1, f1), EVAL_FAILED when the step shrank below xtol,
+    or EVAL_SIZE.
+    """
+    if not slope < 0.0:
+        return EVAL_FAILED
+    phi0 = 0.5 * dot(f, f)
+    pnorm = norm2(p)
+    xnorm = norm2(x)
+    floor = xtol * (xnorm if xnorm > 0.0 else 1.0)
+    alpha = 1.0
+    for k in range(MAX_BACKTRACKS):
+        if alpha * pnorm <= floor:
+            return EVAL_FAILED
+        for i in range(x.size):
+            x1[i] = x[i] + alpha * p[i]
+        code = ev(x1, args, f1, stats)
+        if code == EVAL_SIZE:
+            return EVAL_SIZE
+        if code == EVAL_OK:
+            phi1 = 0.5 * dot(f1, f1)
+            if phi1 <= phi0 + ARMIJO * alpha * slope:
+                return EVAL_OK
+            curv = phi1 - phi0 - slope * alpha
+            trial = -slope * alpha * alpha / (2.0 * curv) if curv > 0.0 else 0.1 * alpha
+            alpha = min(max(trial, 0.1 * alpha), 0.5 * alpha)
+        else:
+            alpha *= 0.1
+    return EVAL_FAILED
+
+
+@cached_njit
+def cap_step(p, x):
+    """Scale p down to at most MAX_STEP * max(|x|, 1): a far step from a nearly
+    singular J would only leave the region where fun is meaningful."""
+    cap = MAX_STEP * max(norm2(x), 1.0)
+    pn = norm2(p)
+    if pn > cap:
+        for i in range(p.size):
+            p[i] *= cap / pn
+
+
+# ------------------------------------------------------------------ methods
+@algorithm
+def take_step(callback, x, f, x1, f1, tol, stats, hist):
+    """Move to (x1, f1) and record it; the status that ends the solve there
+    (the residual test, divergence, the callback), or a negative value."""
+    copy_into(x, x1)
+    copy_into(f, f1)
+    record(hist, stats, f)
+    status = stop_after_step(x, f, tol)
+    if callback(x, f) and status < 0:
+        return CALLBACK
+    return status
+
+
+@algorithm
+def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
+    """Damped Newton with Levenberg-Marquardt fallback; x, f updated in place."""
+    n = x.size
+    Jt = np.empty((n, n))
+    LU = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    p = np.empty(n)
+    g = np.empty(n)
+    x1 = np.empty(n)
+    f1 = np.empty(n)
+    nslow = 0
+    while True:
+        if stats[NIT] >= maxiter:
+            return MAXITER
+        status = jac(x, args, f, Jt, stats)
+        if status != OK:
+            return status
+        gradient(Jt, f, g)
+        rcond = newton_direction(Jt, f, LU, piv, p)
+        if norm2(g) == 0.0:  # a stationary point of |F|^2 that is not a root
+            return no_progress(rcond)
+        scale = gram_scale(Jt)
+        # Newton first; LM when J is singular or the Newton step fails
+        mu = 0.0 if rcond > RCOND_MIN else SQRT_EPS * scale
+        stats[NIT] += 1
+        code = EVAL_FAILED
+        for attempt in range(4):
+            if mu > 0.0 and not lm_direction(Jt, g, mu, LU, piv, p):
+                mu *= 1e3
+                continue
+            cap_step(p, x)
+            code = line_search(ev, x, args, f, p, dot(g, p), xtol, stats, x1, f1)
+            if code != EVAL_FAILED:
+                break
+            mu = max(mu * 1e3, 1e-6 * scale)
+        if code == EVAL_SIZE:
+            return BAD_F_SIZE
+        if code == EVAL_FAILED:
+            record(hist, stats, f)
+            return no_progress(rcond)
+        # crawling (|F|^2 down by < 0.1% per step, NSLOW steps running) is a stall
+        nslow = nslow + 1 if dot(f1, f1) > 0.999 * dot(f, f) else 0
+        status = take_step(callback, x, f, x1, f1, tol, stats, hist)
+        if status >= 0:
+            return status
+        if nslow >= NSLOW:
+            return no_progress(rcond)
+
+
+@algorithm
+def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, stats, hist):
+    """Powell's dogleg (MINPACK hybrd, unit scaling); with ``broyden`` the
+    Jacobian is updated by rank-1 formulas and re-evaluated after two failed
+    steps, otherwise it is evaluated at every new point."""
+    n = x.size
+    Jt = np.empty((n, n))
+    LU = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    pN = np.empty(n)
+    p = np.empty(n)
+    g = np.empty(n)
+    work = np.empty(n)
+    x1 = np.empty(n)
+    f1 = np.empty(n)
+    df = np.empty(n)
+    xnorm = norm2(x)
+    fnorm = norm2(f)
+    delta = TR_FACTOR * xnorm if xnorm > 0.0 else TR_FACTOR
+    need_jac = True
+    first = True
+    ncsuc = 0
+    ncfail = 0
+    nslow1 = 0
+    nslow2 = 0
+    while True:
+        jeval = need_jac
+        if need_jac:
+            status = jac(x, args, f, Jt, stats)
+            if status != OK:
+                return status
+            need_jac = False
+            ncfail = 0
+        if stats[NIT] >= maxiter:
+            return MAXITER
+        gradient(Jt, f, g)
+        rcond = newton_direction(Jt, f, LU, piv, pN)
+        if norm2(g) == 0.0:
+            return no_progress(rcond)
+        newton_ok = rcond > RCOND_MIN
+        if not newton_ok:
+            newton_ok = lm_direction(Jt, g, SQRT_EPS * gram_scale(Jt), LU, piv, pN)
+        pnorm = dogleg(pN, newton_ok, g, Jt, delta, p, work)
+        if first:
+            delta = min(delta, pnorm)
+            first = False
+        for i in range(n):
+            x1[i] = x[i] + p[i]
+        stats[NIT] += 1
+        code = ev(x1, args, f1, stats)
+        if code == EVAL_SIZE:
+            return BAD_F_SIZE
+        # reductions of |F|^2 relative to |F|^2: actual and predicted by J
+        matvec_t(Jt, p, work)
+        for i in range(n):
+            work[i] += f[i]
+        fpred = norm2(work)
+        prered = 1.0 - (fpred / fnorm) ** 2 if fpred < fnorm else 0.0
+        actred = -1.0
+        if code == EVAL_OK:
+            fnorm1 = norm2(f1)
+            if fnorm1 < fnorm:
+                actred = 1.0 - (fnorm1 / fnorm) ** 2
+        ratio = actred / prered if prered > 0.0 else 0.0
+        if ratio < 0.1:
+            ncsuc = 0
+            ncfail += 1
+            delta = 0.5 * pnorm if code == EVAL_OK else 0.1 * pnorm
+        else:
+            ncfail = 0
+            ncsuc += 1
+            if ratio >= 0.5 or ncsuc > 1:
+                delta = max(delta, 2.0 * pnorm)
+            if abs(ratio - 1.0) <= 0.1:
+                delta = 2.0 * pnorm
+        for i in range(n):
+            df[i] = f1[i] - f[i]
+        accepted = ratio >= 1e-4
+        if accepted:
+            status = take_step(callback, x, f, x1, f1, tol, stats, hist)
+            if status >= 0:
+                return status
+            xnorm = norm2(x)
+            fnorm = norm2(f)
+        else:
+            record(hist, stats, f)
+        # progress tests (hybrd's nslow1, nslow2) and the step floor
+        nslow1 = 0 if actred >= 0.001 else nslow1 + 1
+        if jeval:
+            nslow2 = 0 if actred >= 0.1 else nslow2 + 1
+        if delta <= xtol * (xnorm if xnorm > 0.0 else 1.0) or nslow2 >= 5 or nslow1 >= 10:
+            return no_progress(rcond)
+        if broyden:
+            if ncfail >= 2:
+                need_jac = True
+            elif code == EVAL_OK:
+                broyden_update(Jt, p, df, work)
+        else:
+            need_jac = accepted
+
+
+@algorithm
+def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
+    """Levenberg-Marquardt on |F|^2/2 with Nielsen's damping update: steps
+    -(J^T J + mu I)^-1 J^T F, exact Jacobian at every accepted point."""
+    n = x.size
+    Jt = np.empty((n, n))
+    A = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    p = np.empty(n)
+    g = np.empty(n)
+    x1 = np.empty(n)
+    f1 = np.empty(n)
+    mu = -1.0
+    nu = 2.0
+    nslow = 0
+    need_jac = True
+    while True:
+        if need_jac:
+            status = jac(x, args, f, Jt, stats)
+            if status != OK:
+                return status
+            gradient(Jt, f, g)
+            if norm2(g) == 0.0:
+                return no_progress(0.0)
+            if mu < 0.0:
+                mu = 1e-3 * gram_scale(Jt)
+            need_jac = False
+        if stats[NIT] >= maxiter:
+            return MAXITER
+        stats[NIT] += 1
+        code = EVAL_FAILED
+        if lm_direction(Jt, g, mu, A, piv, p):
+            for i in range(n):
+                x1[i] = x[i] + p[i]
+            code = ev(x1, args, f1, stats)
+        if code == EVAL_SIZE:
+            return BAD_F_SIZE
+        phi = 0.5 * dot(f, f)
+        rho = -1.0
+        if code == EVAL_OK:
+            pred = 0.5 * (mu * dot(p, p) - dot(p, g))
+            if pred > 0.0:
+                rho = (phi - 0.5 * dot(f1, f1)) / pred
+        if rho > 0.0:
+            nslow = nslow + 1 if dot(f1, f1) > 0.999 * dot(f, f) else 0
+            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+            nu = 2.0
+            need_jac = True
+            status = take_step(callback, x, f, x1, f1, tol, stats, hist)
+            if status >= 0:
+                return status
+        else:
+            mu *= nu
+            nu *= 2.0
+            record(hist, stats, f)
+        xnorm = norm2(x)
+        if nslow >= NSLOW or not mu < BIG or (
+                code == EVAL_OK and norm2(p) <= xtol * (xnorm if xnorm > 0.0 else 1.0)):
+            return no_progress(0.0)
+
+
+@algorithm
+def run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats, hist):
+    if method == NEWTON:
+        return newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist)
+    if method == LEVMAR:
+        return levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats,
+                                   hist)
+    return trust_region(ev, jac, callback, x, f, args, method == BROYDEN, tol, xtol, maxiter,
+                        stats, hist)
+
+
+@algorithm
+def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, stats, hist):
+    """The whole solve, from x0 into (x, f); returns the status.
+
+    stats[EXTRA] receives the method that produced x (for ``auto``), or the
+    length fun returned when that is wrong.
+    """
+    copy_into(x, x0)
+    stats[EXTRA] = method
+    if not all_finite(x0):
+        return BAD_X
+    code = ev(x, args, f, stats)
+    record(hist, stats, f)
+    if code == EVAL_SIZE:
+        return BAD_F_SIZE
+    if code != EVAL_OK:  # inf/NaN at x0, or fun raised there (solve() tells which)
+        return NONFINITE
+    if maxabs(f) <= tol:
+        return SUCCESS
+    if method != AUTO:
+        return run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats,
+                          hist)
+    # auto: cheap Broyden first (hybrd), then exact-Jacobian trust region, then
+    # Levenberg-Marquardt, then line-search Newton; each restarts from x0 and
+    # the best end point wins
+    f0 = f.copy()
+    best_x = x.copy()
+    best_f = f.copy()
+    best_status = STALLED
+    best_method = BROYDEN
+    for stage in range(4):
+        m = AUTO_STAGES[stage]
+        copy_into(x, x0)
+        copy_into(f, f0)
+        status = run_method(ev, jac, callback, m, x, f, args, tol, xtol, maxiter, stats, hist)
+        if status < 0:
+            return status
+        stats[EXTRA] = m
+        if status == SUCCESS or status == CALLBACK or status == MAXITER:
+            return status
+        if stage == 0 or maxabs(f) < maxabs(best_f):
+            copy_into(best_x, x)
+            copy_into(best_f, f)
+            best_status = status
+            best_method = m
+    copy_into(x, best_x)
+    copy_into(f, best_f)
+    stats[EXTRA] = best_method
+    return best_status
+
+
+# ----------------------------------------------- first-class function values
+F1 = types.float64[::1]
+F2 = types.float64[:, ::1]
+I1 = types.int64[::1]
+
+
+def ev_signature(argty):
+    return types.int64(F1, argty, F1, I1)
+
+
+def jac_signature(argty):
+    return types.int64(F1, argty, F1, F2, I1)
+
+
+CALLBACK_SIGNATURE = types.boolean(F1, F1)
+
+
+class Pointer(WrapperAddressProtocol):
+    """A compiled function as a first-class function value: its address for
+    one signature (numba calls through it without re-compiling the callee)."""
+
+    def __init__(self, dispatcher, sig):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            dispatcher.compile(sig.args)
+            self._addr = _get_wrapper_address(dispatcher, sig)
+        self._sig = sig
+        self._dispatcher = dispatcher  # keeps the code alive
+
+    def __wrapper_address__(self):
+        return self._addr
+
+    def signature(self):
+        return self._sig
+
+
+_NO_CALLBACK = []
+
+
+def no_callback_pointer():
+    if not _NO_CALLBACK:
+        _NO_CALLBACK.append(Pointer(no_callback, CALLBACK_SIGNATURE))
+    return _NO_CALLBACK[0]
+
+
+_ALGORITHMS: dict = {}
+
+
+def algorithm_pointer(algo, argty, extra):
+    """``algo`` compiled (or loaded from the cache) for ``args`` of type argty."""
+    key = (algo, argty)
+    ptr = _ALGORITHMS.get(key)
+    if ptr is None:
+        ev = types.FunctionType(ev_signature(argty))
+        cb = types.FunctionType(CALLBACK_SIGNATURE)
+        sig = types.int64(ev, *extra(argty), cb, *_TAIL_TYPES[algo](argty))
+        ptr = _ALGORITHMS[key] = Pointer(algo, sig)
+    return ptr
+
+
+def _dense_tail(argty):
+    return (F1, argty, types.int64, types.float64, types.float64, types.int64, F1, F1, I1, F1)
+
+
+_TAIL_TYPES = {solve_dense: _dense_tail}
+
+
+def entry_point(algo, pointers, argty, extra, alloc):
+    """A compiled closure that allocates the outputs and calls ``algo`` with
+    the per-function pointers as constants: one call from Python per solve."""
+    namespace = {"_algo": algorithm_pointer(algo, argty, extra), "np": np,
+                 "_alloc": alloc}
+    names = []
+    for k, ptr in enumerate(pointers):
+        namespace[f"_p{k}"] = ptr
+        names.append(f"_p{k}")
+    src = ("def entry(x0, args, method, tol, xtol, maxiter):\n"
+           "    x, f, stats, hist = _alloc(x0, maxiter)\n"
+           f"    status = _algo({', '.join(names)}, x0, args, method, tol, xtol, maxiter,"
+           " x, f, stats, hist)\n"
+           "    return x, f, status, stats, hist\n")
+    exec(src, namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+        return numba.njit(error_model="numpy")(namespace["entry"])
+
+
+@cached_njit
+def allocate(x0, maxiter):
+    n = x0.size
+    return (np.empty(n), np.empty(n), np.zeros(NSTATS, dtype=np.int64),
+            np.empty(min(maxiter, HIST_MAX) + 1))
+
+
+def dense_entry(fun, jac_kernel, jac_target, argty):
+    """The compiled solve for (fun, Jacobian kernel, type of args)."""
+    from .._numba.options import specialise
+    ev = Pointer(specialise(evaluate_into, fun), ev_signature(argty))
+    jp = Pointer(specialise(jac_kernel, jac_target), jac_signature(argty))
+    return entry_point(solve_dense, (ev, jp, no_callback_pointer()), argty,
+                       lambda a: (types.FunctionType(jac_signature(a)),), allocate)
+
+
+def dense_python(fun, jac_kernel, jac_target, callback):
+    """The same solve as Python (plain functions, or a callback)."""
+    from functools import partial
+    ev = partial(python_version(evaluate_into), fun)
+    jp = partial(python_version(jac_kernel), jac_target)
+    cb = no_callback if callback is None else callback
+    solve = python_version(solve_dense)
+
+    def entry(x0, args, method, tol, xtol, maxiter):
+        x, f, stats, hist = allocate(x0, maxiter)
+        status = solve(ev, jp, cb, x0, args, method, tol, xtol, maxiter, x, f, stats, hist)
+        return x, f, status, stats, hist
+    return entry

@@ -1,0 +1,766 @@
+"""Monte Carlo propagation of distributions (GUM Supplement 1, JCGM 101:2008).
+
+:func:`propagate_mc` draws the inputs with the compiled, block-seeded
+samplers of :mod:`jacsolve.distributions` and evaluates the model over the
+draws in one compiled loop that calls the user's ``@jacsolve.jit`` function
+once per draw; the loop releases the GIL and runs on blocks of draws in
+parallel threads (``numba.get_num_threads()`` of them). The same loop reduces each block of
+draws to its count of finite values, mean and sum of squared deviations
+(merged exactly afterwards), so no pass over the samples is left to Python.
+Coverage intervals need only the two tails of each output's distribution:
+they are selected in compiled code and only the tails are sorted. A plain
+Python function works too: it is called on all draws at once when it
+vectorises correctly (checked on a few draws), and draw by draw otherwise.
+
+:func:`validate` is the check of JCGM 101 clause 8: does the GUM (linear)
+coverage interval agree with the Monte Carlo one to a numerical tolerance?
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numba
+import numpy as np
+
+from numba.core import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from . import distributions as D
+from .._numba.options import _OPTIONS, cached_njit, is_jitted, warn_if_python
+from .._arguments import as_args, positive_int
+from .._numba.calls import call_kernel, evaluate_once
+from .distributions import _fill_block, _ranges, _run_ranges
+
+__all__ = ["propagate_mc", "MonteCarloResult", "validate", "Validation",
+           "numerical_tolerance", "NonFiniteWarning"]
+
+CHUNK = 32 * D.BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
+HIST_BINS = 200
+PARALLEL_MIN = 16 * D.BLOCK  # draws from which threads pay for their start-up
+SUBSAMPLE = 8192        # values that locate the tails before the compiled selection
+COV_ROWS = 65_536       # rows per BLAS product of the covariance (bounded extra memory)
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """The model returned NaN or inf for some Monte Carlo draws."""
+
+
+# ------------------------------------------------------------------ kernels
+def _store(y, Y, i):
+    """Write fun's value y into row i of Y; False if its size is not Y.shape[1]."""
+    a = np.asarray(y, dtype=float).reshape(-1)
+    if a.size != Y.shape[1]:
+        return False
+    Y[i] = a
+    return True
+
+
+@overload(_store)
+def _store_compiled(y, Y, i):
+    # a scalar is stored as it is: wrapping it in an array costs an allocation per draw
+    if isinstance(y, types.Array):
+        if y.ndim != 1 or not isinstance(y.dtype, (types.Float, types.Integer, types.Boolean)):
+            raise TypingError(f"fun must return a real 1-D array or a scalar, got {y}")
+
+        def store_array(y, Y, i):
+            if y.size != Y.shape[1]:
+                return False
+            for q in range(y.size):
+                Y[i, q] = y[q]
+            return True
+        return store_array
+    if isinstance(y, (types.Float, types.Integer, types.Boolean)):
+        def store_scalar(y, Y, i):
+            if Y.shape[1] != 1:
+                return False
+            Y[i, 0] = y
+            return True
+        return store_scalar
+    raise TypingError(f"fun must return a real 1-D array or a scalar, got {y}")
+
+
+@cached_njit
+def _block_moments(Y, start, stop, b, counts, moments):
+    """Reduce rows start..stop-1 of Y: counts[b, 0] = finite rows, moments[b] = (mean, M2).
+
+    Two passes over rows still in cache: the block mean, then the sum of
+    squared deviations from it (no cancellation), in local accumulators.
+    The mean is summed relative to the first finite value, so a large offset
+    over a small spread costs no accuracy. Rows with a non-finite value are
+    left out; :func:`_merge` merges the blocks.
+    """
+    m = Y.shape[1]
+    finite = np.empty(stop - start, dtype=np.bool_)
+    nf = 0
+    first = stop
+    for i in range(start, stop):
+        ok = True
+        for q in range(m):
+            ok = ok and np.isfinite(Y[i, q])
+        finite[i - start] = ok
+        nf += ok
+        if ok and first == stop:
+            first = i
+    counts[b, 0] = nf
+    for q in range(m):
+        shift = Y[first, q] if nf else 0.0
+        total = 0.0
+        for i in range(start, stop):
+            if finite[i - start]:
+                total += Y[i, q] - shift
+        mean = shift + total / nf if nf else 0.0
+        m2 = 0.0
+        for i in range(start, stop):
+            if finite[i - start]:
+                d = Y[i, q] - mean
+                m2 += d * d
+        moments[b, 0, q] = mean
+        moments[b, 1, q] = m2
+
+
+@cached_njit
+def _moments_of(Y, counts, moments):
+    """Per-block moments of Y computed apart (plain Python models)."""
+    for b in range(counts.shape[0]):
+        start = b * D.BLOCK
+        _block_moments(Y, start, min(Y.shape[0], start + D.BLOCK), b, counts, moments)
+
+
+@numba.njit(nogil=True, **_OPTIONS)
+def _mc_blocks(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, counts,
+               moments, b0, b1):
+    """Blocks b0..b1-1 of draws: sampled into a block-local X, fun on its rows into Y, reduced.
+
+    The one compiled driver (per function). It releases the GIL, so threads
+    run it on different blocks in parallel (:func:`_run_ranges`): no
+    ``prange``, whose compilation costs seconds per function and process.
+    Block-local buffers: row views of a shared array would cost an atomic
+    reference count per draw, contended between threads.
+    """
+    n, m = Y.shape
+    x = np.empty(width)
+    for b in range(b0, b1):
+        start = b * D.BLOCK
+        count = min(n, start + D.BLOCK) - start
+        X = np.empty((count, width))
+        _fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
+        bad = 0
+        for i in range(count):
+            for j in range(width):
+                x[j] = X[i, j]
+            if not _store(fun(x, *args), Y, start + i):
+                bad += 1
+                for q in range(m):
+                    Y[start + i, q] = np.nan
+        counts[b, 1] = bad
+        _block_moments(Y, start, start + count, b, counts, moments)
+
+
+@cached_njit(nogil=True)
+def _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi):
+    """Values of Y[i0:i1, j] <= t_lo into lo[i0:], >= t_hi into hi[i0:]; returns both counts.
+
+    Branch-free: every value is written at the next free place, which only
+    advances when the value belongs there (it never passes i1 - 1).
+    """
+    k_lo = i0
+    k_hi = i0
+    for i in range(i0, i1):
+        v = Y[i, j]
+        lo[k_lo] = v
+        hi[k_hi] = v
+        k_lo += v <= t_lo
+        k_hi += v >= t_hi
+    return k_lo - i0, k_hi - i0
+
+
+# ----------------------------------------------------------------- numerics
+def numerical_tolerance(value, digits: int):
+    """JCGM 101 7.9.2: write |value| as c * 10**l with c a ``digits``-digit integer; delta = 10**l / 2."""
+    v = np.abs(np.asarray(value, dtype=float))
+    with np.errstate(divide="ignore"):
+        ell = np.floor(np.log10(np.where(v > 0, v, np.nan))) - digits + 1
+    return np.where(v > 0, 0.5 * 10.0 ** ell, 0.0)
+
+
+def _order_index(M: int, p: float):
+    """q and the 0-based start r of the probabilistically symmetric interval (JCGM 101 7.7)."""
+    pm = p * M
+    q = int(pm) if pm == int(pm) else int(math.floor(pm + 0.5))
+    if q >= M:
+        raise ValueError(f"{M} finite draws are too few for a coverage interval with p = {p}")
+    r = (M - q) // 2 if (M - q) % 2 == 0 else (M - q + 1) // 2
+    return q, max(r - 1, 0)
+
+
+def _tail_values(Y: np.ndarray, j: int, t_lo: float, t_hi: float):
+    """The values of column j of Y that are <= t_lo, and those >= t_hi (one parallel pass)."""
+    edges = _ranges(Y.shape[0], 1 << 16)
+    lo, hi = np.empty(Y.shape[0]), np.empty(Y.shape[0])   # pages beyond the tails stay untouched
+    found = _run_ranges(lambda t, i0, i1: _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi), edges)
+    return (np.concatenate([lo[e:e + k] for e, (k, _) in zip(edges, found)]),
+            np.concatenate([hi[e:e + k] for e, (_, k) in zip(edges, found)]))
+
+
+def _tails(Y: np.ndarray, j: int, T: int):
+    """The T smallest and the T largest values of column j of Y, each sorted.
+
+    A strided subsample (the draws are independent, so it is a random one)
+    puts thresholds a few standard errors beyond the T/M quantiles; the
+    compiled :func:`_tail_values` collects the values beyond them, and only
+    those are sorted. A threshold that falls short (improbable) is widened,
+    and finally every value is sorted: the result is exact in every case.
+    """
+    M = Y.shape[0]
+    if M <= 8 * SUBSAMPLE or 4 * T > M:     # small, or wide tails: sorting all is as good
+        ys = np.sort(Y[:, j])
+        return ys[:T], ys[M - T:]
+    sub = np.sort(Y[::M // SUBSAMPLE, j])
+    S, f = sub.size, T / M
+    for z in (6.0, 30.0):
+        k = min(S - 1, int(math.ceil(S * (f + z * math.sqrt(f * (1.0 - f) / S)))) + 1)
+        lo, hi = _tail_values(Y, j, sub[k], sub[S - 1 - k])
+        if lo.size >= T and hi.size >= T:
+            break
+    else:
+        lo = hi = Y[:, j]
+    lo, hi = np.sort(lo), np.sort(hi)
+    return lo[:T], hi[hi.size - T:]
+
+
+def _intervals(Y: np.ndarray, p: float):
+    """Both coverage intervals of each column of Y (M, m), JCGM 101 7.7.
+
+    Returns {"symmetric": (low, high), "shortest": (low, high)}, arrays of
+    shape (m,). Both need only the order statistics y_(0..M-q-1) and
+    y_(q..M-1): the symmetric interval is [y_(r), y_(r+q)], the shortest
+    [y_(r*), y_(r*+q)] with r* minimising y_(r+q) - y_(r).
+    """
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    M, m = Y.shape
+    q, r = _order_index(M, p)
+    out = {k: (np.empty(m), np.empty(m)) for k in ("symmetric", "shortest")}
+    for j in range(m):
+        lo, hi = _tails(Y, j, M - q)         # lo[i] = y_(i), hi[i] = y_(q+i)
+        out["symmetric"][0][j], out["symmetric"][1][j] = lo[r], hi[r]
+        rstar = int(np.argmin(hi - lo))
+        out["shortest"][0][j], out["shortest"][1][j] = lo[rstar], hi[rstar]
+    return out
+
+
+def _merge(counts: np.ndarray, moments: np.ndarray):
+    """(finite draws, mean, variance) from per-block (count, mean, M2) (Chan et al.).
+
+    M2 = sum_b M2_b + sum_b n_b (mean_b - mean)**2, exact in exact
+    arithmetic; block means are taken relative to the first one, so the
+    sums see the spread of the values, not their magnitude.
+    """
+    w = counts[:, 0].astype(float)
+    total = w.sum()
+    if total == 0:
+        return 0, np.full(moments.shape[2], np.nan), np.full(moments.shape[2], np.nan)
+    means = moments[:, 0]
+    shift = means[int(np.argmax(w > 0))]
+    mean = shift + (w[:, None] * (means - shift)).sum(axis=0) / total
+    m2 = moments[:, 1].sum(axis=0) + (w[:, None] * (means - mean) ** 2).sum(axis=0)
+    var = m2 / (total - 1) if total > 1 else np.full(mean.size, np.nan)
+    return int(total), mean, var
+
+
+def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray):
+    """Covariance of the (finite) rows of Y about their mean.
+
+    One output: the merged variance ``var`` itself. Several: BLAS products
+    of centred slices of COV_ROWS rows (numerically sound, no copy of the
+    whole sample).
+    """
+    m = Y.shape[1]
+    if m == 1:
+        return var.reshape(1, 1).copy()
+    C = np.zeros((m, m))
+    for c0 in range(0, Y.shape[0], COV_ROWS):
+        Dc = Y[c0:c0 + COV_ROWS] - mean
+        C += Dc.T @ Dc
+    C /= Y.shape[0] - 1
+    return C
+
+
+def _check_kind(kind):
+    if kind not in ("symmetric", "shortest"):
+        raise ValueError(f"kind must be 'symmetric' or 'shortest', got {kind!r}")
+    return kind
+
+
+def _check_p(p):
+    p = float(p)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must lie in (0, 1), got {p}")
+    return p
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True, repr=False)
+class MonteCarloResult:
+    """The outcome of :func:`propagate_mc`.
+
+    Attributes
+    ----------
+    mean, std : ndarray, shape (m,)
+        Estimate and standard uncertainty of each output (JCGM 101 7.6).
+    cov : ndarray, shape (m, m)
+        Covariance of the outputs.
+    n_draws : int
+        Draws made (non-finite ones included).
+    n_nonfinite : int
+        Draws for which the model returned NaN or inf in any output. They are
+        reported, never dropped silently: a :class:`NonFiniteWarning` is
+        issued, ``success`` is False, and every statistic describes the
+        ``n_draws - n_nonfinite`` finite draws, i.e. the output distribution
+        conditional on the model being defined.
+    p : float
+        Coverage probability of the run (default of :meth:`interval`).
+    kind : str
+        Default interval kind, "symmetric" or "shortest".
+    samples : ndarray, shape (n_draws - n_nonfinite, m), or None
+        The finite model values, in draw order; None when not kept (then the
+        intervals at ``p`` and a histogram were computed before dropping them).
+    converged : bool
+        Adaptive runs: whether the results became stable to ``digits``
+        significant digits before ``max_draws``. True for fixed ``n``.
+    digits : int or None
+        Significant digits requested (adaptive runs).
+    tolerance : ndarray or None
+        Numerical tolerance delta of each u(y) (adaptive runs, JCGM 101 7.9.2).
+    success : bool
+        True when converged and every draw was finite.
+    message : str
+    """
+    mean: np.ndarray
+    std: np.ndarray
+    cov: np.ndarray
+    n_draws: int
+    n_nonfinite: int
+    p: float
+    kind: str
+    samples: Optional[np.ndarray]
+    converged: bool
+    digits: Optional[int]
+    tolerance: Optional[np.ndarray]
+    success: bool
+    message: str
+    _cache: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def n_finite(self) -> int:
+        return self.n_draws - self.n_nonfinite
+
+    def interval(self, p: Optional[float] = None, kind: Optional[str] = None):
+        """Coverage interval (low, high), arrays of shape (m,) (JCGM 101 7.7).
+
+        ``kind="symmetric"``: the probabilistically symmetric interval (equal
+        tail probabilities); ``"shortest"``: the shortest interval of
+        coverage ``p``.
+        """
+        p = self.p if p is None else _check_p(p)
+        kind = _check_kind(self.kind if kind is None else kind)
+        key = (p, kind)
+        if key not in self._cache:
+            if self.samples is None:
+                raise ValueError(f"samples were not kept: only intervals at p = {self.p} are "
+                                 "available; rerun with keep_samples=True")
+            for k, pair in _intervals(self.samples, p).items():   # both kinds: same tails
+                self._cache[(p, k)] = pair
+        low, high = self._cache[key]
+        return low.copy(), high.copy()
+
+    def histogram(self, bins: int = HIST_BINS):
+        """(counts (m, bins), edges (m, bins + 1)) of the model values."""
+        if self.samples is None:
+            return self._cache["histogram"]
+        counts, edges = [], []
+        for col in self.samples.T:
+            c, e = np.histogram(col, bins=bins)
+            counts.append(c)
+            edges.append(e)
+        return np.array(counts), np.array(edges)
+
+    def __repr__(self):
+        low, high = self.interval() if (self.samples is not None or
+                                         (self.p, self.kind) in self._cache) else (None, None)
+        fields = [f"mean={np.array2string(self.mean, precision=6)}",
+                  f"std={np.array2string(self.std, precision=4)}",
+                  f"interval({self.p}, {self.kind})=({low}, {high})",
+                  f"n_draws={self.n_draws}", f"n_nonfinite={self.n_nonfinite}",
+                  f"converged={self.converged}", f"success={self.success}",
+                  f"message={self.message!r}"]
+        return "MonteCarloResult(" + ", ".join(fields) + ")"
+
+
+# ------------------------------------------------------------------ driver
+class _Model:
+    """The user's model applied to blocks of draws: compiled, vectorised or serial."""
+
+    def __init__(self, fun, args, X0, parallel):
+        self.fun, self.args, self.parallel = fun, args, parallel
+        y0, _ = evaluate_once(fun, X0[0], args)
+        self.m = y0.size
+        self.jitted = is_jitted(fun)
+        self.vectorized = False
+        if not self.jitted:
+            warn_if_python(fun, stacklevel=4)
+
+    def decide_vectorized(self, X, vectorized):
+        """Use one call on all draws if fun gives the draw-by-draw values on a probe."""
+        if self.jitted or vectorized is False:
+            return
+        probe = X[:min(4, X.shape[0])]
+        serial = self._serial(probe)
+        try:
+            with np.errstate(all="ignore"):
+                vec = self._vector(probe)
+            ok = vec.shape == serial.shape and np.allclose(vec, serial, rtol=1e-12, atol=0,
+                                                           equal_nan=True)
+        except Exception:
+            ok = False
+        if vectorized and not ok:
+            raise ValueError("vectorized=True, but fun(X.T, *args) on a (k, n) array does not "
+                             "return the draw-by-draw values (shape (m, n) or (n,))")
+        self.vectorized = ok
+
+    def _vector(self, X):
+        y = np.asarray(self.fun(np.ascontiguousarray(X.T), *self.args), dtype=float)
+        return y.reshape(self.m, X.shape[0]).T if y.size == self.m * X.shape[0] else y
+
+    def _serial(self, X):
+        Y = np.empty((X.shape[0], self.m))
+        with np.errstate(all="ignore"):
+            for i in range(X.shape[0]):
+                y = np.asarray(self.fun(X[i].copy(), *self.args), dtype=float).reshape(-1)
+                Y[i] = y if y.size == self.m else np.nan
+        return Y
+
+    def compiled(self, plan, key, start, count):
+        """Draws start .. start + count - 1 sampled, evaluated and reduced in one compiled call.
+
+        Returns Y (count, m) and the per-block counts (finite, wrong size)
+        and moments (mean, M2) that :func:`_merge` combines.
+        """
+        Y = np.empty((count, self.m))
+        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        counts = np.zeros((nblocks, 2), dtype=np.int64)
+        moments = np.empty((nblocks, 2, self.m))
+        a = (self.fun, self.args, plan.codes, plan.params, plan.cols, plan.extra,
+             plan.pre(key, start, count), np.uint64(key), start // D.BLOCK, plan.width, Y,
+             counts, moments)
+        call_kernel(_mc_blocks, *a, 0, 0)   # compiles (and reports typing errors) here
+        call_kernel(_run_ranges, lambda t, b0, b1: _mc_blocks(*a, b0, b1),
+                    _ranges(nblocks, 4, self.parallel))
+        bad = int(counts[:, 1].sum())
+        if bad:
+            raise ValueError(f"fun returned a value of a size other than {self.m} (its size "
+                             f"at the first draw) for {bad} draws")
+        return Y, counts, moments
+
+    def __call__(self, X):
+        try:
+            return self._vector(X) if self.vectorized else self._serial(X)
+        except Exception as exc:
+            from ..status import FunctionError
+            raise FunctionError(f"fun raised {type(exc).__name__}: {exc} during evaluation") \
+                from exc
+
+
+def _finite_rows(Y, n_finite):
+    """Y without its rows holding NaN or inf (Y itself when all are finite)."""
+    return Y if n_finite == Y.shape[0] else Y[np.all(np.isfinite(Y), axis=1)]
+
+
+def _batch_stats(Y, counts, moments, p, kind):
+    """(4, m): mean, u, interval endpoints of one adaptive batch."""
+    n_fin, mean, var = _merge(counts, moments)
+    low, high = _intervals(_finite_rows(Y, n_fin), p)[kind]
+    return np.stack([mean, np.sqrt(var), low, high])
+
+
+def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
+                 digits: Optional[int] = None, p: float = 0.95, kind: str = "symmetric",
+                 seed=None, keep_samples: Optional[bool] = None, max_draws: int = 10_000_000,
+                 vectorized: Optional[bool] = None,
+                 parallel: Optional[bool] = None) -> MonteCarloResult:
+    """Propagate input distributions through ``fun`` by Monte Carlo (JCGM 101).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args)`` with ``x`` a 1-D array of all inputs (the
+        components of a multivariate input in order), returning a scalar or a
+        1-D array of m outputs. A numba function (``@jacsolve.jit``) runs in
+        a compiled parallel loop over the draws; a plain Python one works with
+        a :class:`~jacsolve.PerformanceWarning` (vectorised if possible).
+    inputs : sequence
+        One entry per input quantity: a :mod:`jacsolve.distributions` object
+        (a multivariate one supplies several inputs), a frozen
+        ``scipy.stats`` distribution, or a number (a constant).
+    args : tuple, optional
+        Extra arguments of ``fun``.
+    n : int, optional
+        Number of draws (default 10**6 when ``digits`` is not given).
+    digits : int, optional
+        Adaptive Monte Carlo (JCGM 101 7.9): draw batches of
+        ``max(100 / (1 - p), 10**4)`` until twice the standard deviations of
+        the batch means, standard uncertainties and interval endpoints are
+        all below the numerical tolerance of u(y) to ``digits`` significant
+        digits. Give ``n`` or ``digits``, not both.
+    p : float, optional
+        Coverage probability (default 0.95).
+    kind : {"symmetric", "shortest"}, optional
+        Interval used for adaptive stopping and by default in ``interval``.
+    seed : int, numpy.random.Generator or None, optional
+        The draws are a deterministic function of the seed (and do not depend
+        on the number of threads).
+    keep_samples : bool, optional
+        Keep the model values (default: when n_draws * m <= 2e7). Otherwise
+        the intervals at ``p`` and a histogram are computed and the values
+        dropped.
+    max_draws : int, optional
+        Upper bound of adaptive runs (default 10**7).
+    vectorized : bool, optional
+        Plain Python ``fun`` only: None (default) tries ``fun(X.T, *args)``
+        on all draws at once and checks it against draw-by-draw calls on a
+        few draws; False always calls draw by draw.
+    parallel : bool, optional
+        Numba functions only: evaluate blocks of draws in parallel threads
+        (``numba.get_num_threads()``; the compiled loop is the same, so
+        parallel runs cost no extra compilation). The default (None) uses
+        them for runs of at least :data:`PARALLEL_MIN` draws (and adaptive
+        runs) and one thread below. Both give identical results.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Examples
+    --------
+    >>> import numpy as np, jacsolve
+    >>> from jacsolve import distributions as D
+    >>> @jacsolve.jit
+    ... def f(x):
+    ...     return x[0] + x[1]
+    >>> r = jacsolve.propagate_mc(f, [D.Normal(0, 1), D.Rectangular(-1, 1)],
+    ...                           n=20_000, seed=1)
+    >>> bool(abs(r.std[0] - np.sqrt(1 + 1 / 3)) < 0.03), r.n_nonfinite
+    (True, 0)
+    >>> low, high = r.interval(0.95, kind="shortest")
+    """
+    dists = [D.as_distribution(d, f"inputs[{i}]") for i, d in enumerate(_as_list(inputs))]
+    if not dists:
+        raise ValueError("inputs must contain at least one distribution")
+    args = as_args(args)
+    p = _check_p(p)
+    kind = _check_kind(kind)
+    if n is not None and digits is not None:
+        raise ValueError("give either n (a fixed number of draws) or digits (adaptive), not both")
+    if digits is not None:
+        digits = positive_int(digits, "digits")
+    max_draws = positive_int(max_draws, "max_draws")
+    n = 10 ** 6 if n is None and digits is None else n
+    if n is not None:
+        n = positive_int(n, "n")
+        if n < 2:
+            raise ValueError(f"n must be >= 2, got {n}")
+    key = D.seed_key(seed)
+    plan = D.SamplingPlan(dists)
+    first = plan.draw(key, 0, min(D.BLOCK, n if n is not None else D.BLOCK)) \
+        if not is_jitted(fun) else plan.first(key)
+    if parallel is None:
+        parallel = digits is not None or n >= PARALLEL_MIN
+    model = _Model(fun, args, first, bool(parallel))
+    model.decide_vectorized(first, vectorized)
+
+    def run(start, count):
+        """Y (count, m) of draws start.., and its per-block counts and moments."""
+        if model.jitted:
+            return model.compiled(plan, key, start, count)
+        Y = np.empty((count, model.m))
+        for c0 in range(0, count, CHUNK):
+            c1 = min(count, c0 + CHUNK)
+            Y[c0:c1] = model(plan.draw(key, start + c0, c1 - c0))
+        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        counts = np.zeros((nblocks, 2), dtype=np.int64)
+        moments = np.empty((nblocks, 2, model.m))
+        _moments_of(Y, counts, moments)
+        return Y, counts, moments
+
+    tolerance = None
+    converged = True
+    if digits is None:
+        Y, counts, moments = run(0, n)
+    else:
+        Y, counts, moments, converged, tolerance = _adaptive(run, p, kind, digits, max_draws)
+
+    n_draws = Y.shape[0]
+    n_fin, mean, var = _merge(counts, moments)
+    n_bad = n_draws - n_fin
+    if n_bad:
+        Y = _finite_rows(Y, n_fin)
+        warnings.warn(f"fun returned NaN or inf for {n_bad} of {n_draws} draws "
+                      f"({100 * n_bad / n_draws:.3g} %); the statistics use the "
+                      f"{n_fin} finite draws", NonFiniteWarning, stacklevel=2)
+    if n_fin < 2:
+        raise ValueError(f"only {n_fin} of {n_draws} draws gave finite model values")
+    cov = _covariance(Y, mean, var)
+    std = np.sqrt(np.diag(cov))
+    messages = []
+    if not converged:
+        messages.append(f"not stable to {digits} significant digits after max_draws = "
+                        f"{max_draws} draws")
+    if n_bad:
+        messages.append(f"{n_bad} of {n_draws} draws gave non-finite model values (excluded "
+                        "from the statistics)")
+    message = "; ".join(messages) or (f"stable to {digits} significant digits" if digits
+                                      else f"{n_draws} draws")
+    if keep_samples is None:
+        keep_samples = Y.size <= 20_000_000
+    result = MonteCarloResult(mean, std, cov, n_draws, n_bad, p, kind, Y, converged, digits,
+                              tolerance, converged and not n_bad, message)
+    if not keep_samples:
+        for k in ("symmetric", "shortest"):
+            result.interval(p, k)
+        result._cache["histogram"] = result.histogram()
+        object.__setattr__(result, "samples", None)
+    return result
+
+
+def _as_list(inputs):
+    if isinstance(inputs, (D.Distribution,)) or hasattr(inputs, "ppf"):
+        return [inputs]
+    try:
+        return list(inputs)
+    except TypeError:
+        raise TypeError("inputs must be a sequence of distributions") from None
+
+
+def _adaptive(run, p, kind, digits, max_draws):
+    """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high."""
+    batch = max(int(math.ceil(100.0 / (1.0 - p))), 10_000)
+    batch = -(-batch // D.BLOCK) * D.BLOCK  # whole blocks: batches are slices of one stream
+    stats, parts, counts, moments = [], [], [], []
+    while True:
+        Y, c, mo = run(batch * len(parts), batch)
+        parts.append(Y)
+        counts.append(c)
+        moments.append(mo)
+        stats.append(_batch_stats(Y, c, mo, p, kind))   # (4, m)
+        h = len(stats)
+        if h < 2:
+            continue
+        s = np.sqrt(np.array(stats).var(axis=0, ddof=1) / h)   # std of the averages
+        _, _, var = _merge(np.concatenate(counts), np.concatenate(moments))
+        delta = numerical_tolerance(np.sqrt(var), digits)
+        done = bool(np.all(2 * s <= delta))
+        if done or batch * (h + 1) > max_draws:
+            return (np.concatenate(parts), np.concatenate(counts), np.concatenate(moments),
+                    done, delta)
+
+
+# --------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class Validation:
+    """JCGM 101 clause 8: the GUM interval compared with the Monte Carlo interval.
+
+    Attributes
+    ----------
+    validated : bool
+        True when d_low <= delta and d_high <= delta for every output.
+    d_low, d_high : ndarray, shape (m,)
+        |y - U_p - y_low| and |y + U_p - y_high|.
+    tolerance : ndarray, shape (m,)
+        The numerical tolerance delta of the Monte Carlo u(y) to ``digits``
+        significant digits (JCGM 101 7.9.2).
+    gum_interval, mc_interval : tuple of ndarray
+        (low, high) of both methods.
+    p : float
+    digits : int
+    kind : str
+        Monte Carlo interval used ("shortest" as in the examples of clause 9).
+    """
+    validated: bool
+    d_low: np.ndarray
+    d_high: np.ndarray
+    tolerance: np.ndarray
+    gum_interval: tuple
+    mc_interval: tuple
+    p: float
+    digits: int
+    kind: str
+
+
+def _gum_interval(linear, p):
+    if hasattr(linear, "interval"):
+        low, high = linear.interval(p)
+    else:
+        try:
+            y, U = linear
+        except (TypeError, ValueError):
+            raise TypeError("linear_result must have an interval(p) method (a "
+                            "jacsolve.Propagation) or be a pair (y, U_p)") from None
+        y, U = np.atleast_1d(np.asarray(y, float)), np.atleast_1d(np.asarray(U, float))
+        if np.any(U < 0):
+            raise ValueError(f"U_p must be >= 0, got {U}")
+        low, high = y - U, y + U
+    return np.atleast_1d(np.asarray(low, float)), np.atleast_1d(np.asarray(high, float))
+
+
+def validate(linear_result, mc_result: MonteCarloResult, p: float = 0.95, digits: int = 2,
+             kind: str = "shortest") -> Validation:
+    """Validate the GUM (linear) result by Monte Carlo (JCGM 101 clause 8).
+
+    Parameters
+    ----------
+    linear_result : Propagation or (y, U_p)
+        The GUM uncertainty framework result: anything with ``interval(p)``
+        returning (low, high) (a :class:`jacsolve.Propagation`), or a pair of
+        the estimate and the expanded uncertainty U_p.
+    mc_result : MonteCarloResult
+        Monte Carlo result for the same model and inputs, ideally adaptive
+        with the same ``digits`` (JCGM 101 8.2).
+    p : float, optional
+        Coverage probability (default 0.95).
+    digits : int, optional
+        Significant digits of u(y) that define delta (default 2).
+    kind : {"shortest", "symmetric"}, optional
+        Monte Carlo interval compared with the GUM interval.
+
+    Returns
+    -------
+    Validation
+
+    Examples
+    --------
+    >>> import jacsolve
+    >>> from jacsolve import distributions as D
+    >>> @jacsolve.jit
+    ... def f(x):
+    ...     return x[0] + x[1]
+    >>> mc = jacsolve.propagate_mc(f, [D.Normal(0, 1), D.Normal(0, 1)], n=200_000, seed=2)
+    >>> v = jacsolve.validate((0.0, 1.96 * 2 ** 0.5), mc, digits=1)
+    >>> v.validated
+    True
+    """
+    p = _check_p(p)
+    kind = _check_kind(kind)
+    digits = positive_int(digits, "digits")
+    if not isinstance(mc_result, MonteCarloResult):
+        raise TypeError(f"mc_result must be a MonteCarloResult, got {type(mc_result).__name__}")
+    glow, ghigh = _gum_interval(linear_result, p)
+    mlow, mhigh = mc_result.interval(p, kind)
+    if glow.shape != mlow.shape:
+        raise ValueError(f"linear_result has {glow.size} outputs, mc_result {mlow.size}")
+    d_low, d_high = np.abs(glow - mlow), np.abs(ghigh - mhigh)
+    delta = numerical_tolerance(mc_result.std, digits)
+    ok = bool(np.all(d_low <= delta) and np.all(d_high <= delta))
+    return Validation(ok, d_low, d_high, delta, (glow, ghigh), (mlow, mhigh), p, digits, kind)
