@@ -1,4 +1,4 @@
-"""Integration by substitution versus Monte Carlo and SciPy (issue 5).
+"""Integration by substitution versus Monte Carlo and SciPy.
 
 Usage: python benchmarks/bench_integration.py [--quick]
 """

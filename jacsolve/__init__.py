@@ -21,31 +21,20 @@ import sys
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    # derivatives
-    "jacobian": "derivatives", "jvp": "derivatives", "vjp": "derivatives",
-    "hessian": "derivatives", "check_complex_step": "derivatives",
-    "JacobianInfo": "derivatives", "ComplexStepCheck": "derivatives",
-    "group_columns": "derivatives", "ColumnGroups": "derivatives",
-    "jit": "_numba.options", "PerformanceWarning": "_numba.options",
-    "FunctionError": "status",
-    # nonlinear systems
-    "solve": "nonlinear", "solve_batch": "nonlinear", "RootResult": "nonlinear",
-    "BatchResult": "nonlinear", "ConvergenceError": "nonlinear",
-    # statuses
-    "Status": "status",
-    # uncertainty
-    "propagate": "uncertainty", "propagate_mc": "uncertainty", "validate": "uncertainty",
-    "propagate_implicit": "uncertainty", "propagate_implicit_mc": "uncertainty",
-    "ImplicitPropagation": "uncertainty", "Budget": "uncertainty",
-    "NonlinearityWarning": "uncertainty", "Propagation": "uncertainty",
-    "MonteCarloResult": "uncertainty", "Validation": "uncertainty",
-    "NonFiniteWarning": "uncertainty",
-    # integration
-    "integrate": "integration", "integrate_mc": "integration",
-    "compare_integration": "integration", "IntegrationResult": "integration",
-    "IntegrationComparison": "integration",
+_PUBLIC = {  # module -> the names jacsolve re-exports from it
+    "derivatives": ("jacobian", "jvp", "vjp", "hessian", "check_complex_step", "JacobianInfo",
+                    "ComplexStepCheck", "group_columns", "ColumnGroups"),
+    "nonlinear": ("solve", "solve_batch", "RootResult", "BatchResult", "ConvergenceError"),
+    "uncertainty": ("propagate", "propagate_mc", "validate", "propagate_implicit",
+                    "propagate_implicit_mc", "Propagation", "MonteCarloResult",
+                    "ImplicitPropagation", "Validation", "Budget", "NonlinearityWarning",
+                    "NonFiniteWarning"),
+    "integration": ("integrate", "integrate_mc", "compare_integration", "IntegrationResult",
+                    "IntegrationComparison"),
+    "status": ("Status", "FunctionError"),
+    "_numba.options": ("jit", "PerformanceWarning"),
 }
+_EXPORTS = {name: module for module, names in _PUBLIC.items() for name in names}
 
 # Short public paths for modules that live in a domain subpackage:
 # ``jacsolve.kernels`` is ``jacsolve.derivatives.kernels`` and so on.

@@ -109,11 +109,16 @@ NOT_COMPLEX_SAFE_HINT = (
     "no .real, no math-module functions, and outputs allocated with dtype=x.dtype")
 
 
-def not_complex_safe(name: str = "fun", jac: str = "jac", detail: str = "") -> TypeError:
-    """The error for a function that complex step cannot differentiate."""
+def not_complex_safe(name: str = "fun", jac: str = "jac", detail: str = "",
+                     instead: str = "") -> TypeError:
+    """The error for a function that complex step cannot differentiate.
+
+    ``instead`` replaces the closing advice (``Use jac='central' (or
+    'richardson') instead``) for callers that offer other methods or none.
+    """
     what = f" ({detail})" if detail else ""
-    return TypeError(f"{name} is not complex-safe{what}: {NOT_COMPLEX_SAFE_HINT}. Use "
-                     f"{jac}='central' (or 'richardson') instead")
+    advice = instead or f"Use {jac}='central' (or 'richardson') instead"
+    return TypeError(f"{name} is not complex-safe{what}: {NOT_COMPLEX_SAFE_HINT}. {advice}")
 
 
 def fault_error(code: int, *, name: str = "fun", x_name: str = "x", jac: str = "jac",
@@ -129,7 +134,8 @@ def fault_error(code: int, *, name: str = "fun", x_name: str = "x", jac: str = "
         return ValueError(f"{x_name} must be finite{where}")
     if code == BAD_F_SIZE:
         seen = f"; it returned {got} values" if got >= 0 and got != n else (
-            "; its output length changed with x" if n >= 0 else "")
+            "; its output length changed with x" if n >= 0 else
+            "; it returned arrays of different lengths at different x")
         want = f"an array of length {n}" if n >= 0 else "arrays of one length"
         return FunctionError(f"{name} must return {want}{where}{seen}")
     if code == BAD_JAC_SHAPE:

@@ -1,7 +1,7 @@
 """solve_batch: known roots, SciPy agreement, faulty members, bad input.
 
 Two compiled problem functions (equilibrium, circle_line) are shared by all
-tests, so each compiles once per session; other paths run plain Python.
+tests, so each compiles once per test run; other paths run plain Python.
 """
 import warnings
 
@@ -20,7 +20,7 @@ TOL = 1e-10
 
 
 def equilibrium_jac(x, p):
-    """Analytic Jacobians of problems.batch.equilibrium, shape (N, 4, 4)."""
+    """Analytic Jacobians of problems.batch_systems.equilibrium, shape (N, 4, 4)."""
     c = np.exp(x)
     N = len(x)
     J = np.zeros((N, 4, 4))

@@ -17,7 +17,7 @@ def rel_err(J, Jref):
 
 @pytest.mark.parametrize("prob", DENSE, ids=lambda p: p.name)
 def test_accuracy_bars(prob):
-    """The issue's bars: complex <= 1e-13, central <= 1e-7, richardson <= 1e-10."""
+    """The accuracy bars: complex <= 1e-13, central <= 1e-7, richardson <= 1e-10."""
     Ja = prob.jac(prob.x0, *prob.args)
     kw = dict(args=prob.args, x_scale=prob.x_scale)
     assert rel_err(jacsolve.jacobian(prob.fun, prob.x0, method="complex", **kw), Ja) <= 1e-13

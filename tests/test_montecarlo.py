@@ -16,8 +16,8 @@ import jacsolve
 from jacsolve import distributions as D
 from jacsolve._numba.options import PerformanceWarning
 from jacsolve.status import FunctionError
-from jacsolve.uncertainty.montecarlo import (MonteCarloResult, NonFiniteWarning, _intervals,
-                                 _order_index, numerical_tolerance)
+from jacsolve.uncertainty.montecarlo import (MonteCarloResult, NonFiniteWarning, _order_index,
+                                             coverage_intervals, numerical_tolerance)
 from jacsolve.problems.gum_examples import additive, comparison_loss
 
 N = 100_000
@@ -65,16 +65,16 @@ def shortest(y, p):
 def test_additive_normal_against_exact():
     r = jacsolve.propagate_mc(additive, [D.Normal(0.0, 1.0)] * 4, n=N, seed=11)
     assert r.samples.shape == (N, 1) and r.n_draws == N and r.success
-    assert abs(r.mean[0]) < 5 * 2 / math.sqrt(N)
-    assert abs(r.std[0] - 2.0) < 5 * 2 * math.sqrt(2 / (4 * N))
+    assert abs(r.mean) < 5 * 2 / math.sqrt(N)
+    assert abs(r.std - 2.0) < 5 * 2 * math.sqrt(2 / (4 * N))
     z = 2 * stats.norm.ppf(0.975)
     se_q = math.sqrt(0.025 * 0.975 / N) / stats.norm(0, 2).pdf(z)
     low, high = r.interval(0.95)
-    assert abs(low[0] + z) < 5 * se_q and abs(high[0] - z) < 5 * se_q
+    assert abs(low + z) < 5 * se_q and abs(high - z) < 5 * se_q
     slow, shigh = r.interval(0.95, kind="shortest")
     se = batch_se(r.samples[:, 0], lambda b: shortest(b, 0.95))
-    assert abs(slow[0] + z) < 5 * se[0] and abs(shigh[0] - z) < 5 * se[1]
-    assert shigh[0] - slow[0] <= high[0] - low[0]
+    assert abs(slow + z) < 5 * se[0] and abs(shigh - z) < 5 * se[1]
+    assert shigh - slow <= high - low
 
 
 def test_comparison_loss_against_noncentral_chi2():
@@ -83,19 +83,19 @@ def test_comparison_loss_against_noncentral_chi2():
     inp = D.MultivariateNormal([x1, 0.0], sigma ** 2 * np.eye(2))
     r = jacsolve.propagate_mc(comparison_loss, [inp], n=N, seed=5, kind="shortest")
     exact = stats.ncx2(2, (x1 / sigma) ** 2, scale=sigma ** 2)
-    assert abs(r.mean[0] - exact.mean()) < 5 * exact.std() / math.sqrt(N)
+    assert abs(r.mean - exact.mean()) < 5 * exact.std() / math.sqrt(N)
     kurt = exact.stats(moments="k") + 3
-    assert abs(r.std[0] - exact.std()) < 5 * exact.std() * math.sqrt((kurt - 1) / (4 * N))
+    assert abs(r.std - exact.std()) < 5 * exact.std() * math.sqrt((kurt - 1) / (4 * N))
     low, high = r.interval(kind="symmetric")
-    for val, q in ((low[0], 0.025), (high[0], 0.975)):
+    for val, q in ((low, 0.025), (high, 0.975)):
         ref = exact.ppf(q)
         assert abs(val - ref) < 5 * math.sqrt(q * (1 - q) / N) / exact.pdf(ref)
     a = optimize.minimize_scalar(lambda a: exact.ppf(a + 0.95) - exact.ppf(a), bounds=(0, 0.05),
                                  method="bounded", options={"xatol": 1e-10}).x
     slow, shigh = r.interval()                      # the run's kind: shortest
     se = batch_se(r.samples[:, 0], lambda b: shortest(b, 0.95))
-    assert abs(slow[0] - exact.ppf(a)) < 5 * se[0]
-    assert abs(shigh[0] - exact.ppf(a + 0.95)) < 5 * se[1]
+    assert abs(slow - exact.ppf(a)) < 5 * se[0]
+    assert abs(shigh - exact.ppf(a + 0.95)) < 5 * se[1]
 
 
 def test_vector_output_covariance():
@@ -144,12 +144,12 @@ def test_python_functions_vectorised_and_serial():
 def test_adaptive_stops_at_requested_digits():
     r = jacsolve.propagate_mc(additive, [D.Normal(0.0, 1.0)] * 4, digits=2, seed=21)
     assert r.converged and r.success and r.digits == 2
-    assert r.tolerance[0] == pytest.approx(0.05)   # u = 2.0: c = 20, l = -1 (JCGM 101 7.9.2)
+    assert r.tolerance == pytest.approx(0.05)   # u = 2.0: c = 20, l = -1 (JCGM 101 7.9.2)
     assert r.n_draws % 10240 == 0 and r.n_draws >= 2 * 10240
     z = 2 * stats.norm.ppf(0.975)
     low, high = r.interval()
-    for val, ref in ((r.mean[0], 0.0), (r.std[0], 2.0), (low[0], -z), (high[0], z)):
-        assert abs(val - ref) < r.tolerance[0]
+    for val, ref in ((r.mean, 0.0), (r.std, 2.0), (low, -z), (high, z)):
+        assert abs(val - ref) < r.tolerance
     small = jacsolve.propagate_mc(additive, [D.Normal(0.0, 1.0)] * 4, digits=4, seed=21,
                                   max_draws=30_000)
     assert not small.converged and not small.success and "max_draws" in small.message
@@ -164,7 +164,7 @@ def test_nonfinite_draws_are_counted_and_reported():
     assert r.n_nonfinite == np.sum(x <= 0) > 0 and r.n_draws == n
     assert r.samples.shape[0] == r.n_finite == n - r.n_nonfinite
     assert not r.success and "non-finite" in r.message
-    assert r.mean[0] == pytest.approx(np.log(x[x > 0]).mean(), rel=1e-12)
+    assert r.mean == pytest.approx(np.log(x[x > 0]).mean(), rel=1e-12)
 
 
 def test_keep_samples_false_keeps_intervals_and_histogram():
@@ -185,10 +185,10 @@ def test_moments_are_exact_sums_over_the_samples():
     # per-block means and squared deviations, merged: two-pass accuracy on the kept samples
     r = jacsolve.propagate_mc(offset_model, [D.Normal(0.0, 1e-3)], n=300_000, seed=8)
     y = r.samples[:, 0]
-    assert r.mean[0] == pytest.approx(y.mean(), rel=1e-15)
+    assert r.mean == pytest.approx(y.mean(), rel=1e-15)
     d = y - y.mean()
-    assert r.std[0] == pytest.approx(math.sqrt(d @ d / (y.size - 1)), rel=1e-12)
-    assert abs(r.std[0] - 1e-3) < 5 * 1e-3 * math.sqrt(2 / (4 * y.size)) + 1e-7
+    assert r.std == pytest.approx(math.sqrt(d @ d / (y.size - 1)), rel=1e-12)
+    assert abs(r.std - 1e-3) < 5 * 1e-3 * math.sqrt(2 / (4 * y.size)) + 1e-7
 
 
 def _sorted_intervals(y, p):
@@ -210,7 +210,7 @@ def test_tail_selection_equals_full_sort(p):
     # the strided subsample sees only the lowest values: its thresholds fall short,
     # so the selection widens them and finally sorts everything
     Y = np.column_stack([skewed, ties, adversarial, -skewed])
-    got = _intervals(Y, p)
+    got = coverage_intervals(Y, p)
     for j in range(Y.shape[1]):
         ref = _sorted_intervals(Y[:, j], p)
         for kind in ("symmetric", "shortest"):
@@ -272,8 +272,8 @@ def test_validate():
     z = 2 * stats.norm.ppf(0.975)
     v = jacsolve.validate((0.0, z), mc, digits=1)
     low, high = mc.interval(kind="shortest")
-    assert v.validated and v.d_low[0] == pytest.approx(abs(-z - low[0]))
-    assert v.d_high[0] == pytest.approx(abs(z - high[0]))
+    assert v.validated and v.d_low[0] == pytest.approx(abs(-z - low))
+    assert v.d_high[0] == pytest.approx(abs(z - high))
     assert v.tolerance[0] == pytest.approx(0.5)
     v2 = jacsolve.validate(_Linear(np.array([0.0]), np.array([1.2 * z])), mc, digits=1)
     assert not v2.validated and v2.d_low[0] > 0.5

@@ -9,7 +9,7 @@ from jacsolve import Status
 from jacsolve.problems import mgh
 
 CASES = mgh.cases()
-SOLVED = 1e-8  # the bar for "solved": max|F| <= 1e-8
+SOLVED = 1e-8  # the bar for "solved" in this comparison: max|F| <= 1e-8
 
 
 @pytest.fixture(scope="module")

@@ -95,31 +95,42 @@ def _is_kernel(value) -> bool:
     return getattr(value, "_jacsolve_kernel", False) is True
 
 
-def _python_namespace(module_name: str) -> dict:
-    """A copy of a module's globals in which every kernel is plain Python."""
-    namespace = _python_namespaces.get(module_name)
+def _python_namespace(module_name: str, overrides=None) -> dict:
+    """A copy of a module's globals in which every kernel is plain Python, and
+    the names in ``overrides`` are bound to the values given there."""
+    key = module_name if not overrides else (module_name, tuple(sorted(overrides.items())))
+    namespace = _python_namespaces.get(key)
     if namespace is None:
-        namespace = _python_namespaces[module_name] = dict(vars(sys.modules[module_name]))
+        namespace = _python_namespaces[key] = dict(vars(sys.modules[module_name]))
         for name, value in list(namespace.items()):
             if _is_kernel(value):
-                namespace[name] = python_version(value)
+                same = value.py_func.__module__ == module_name
+                namespace[name] = python_version(value, overrides if same else None)
+        namespace.update(overrides or {})
     return namespace
 
 
-def python_version(kernel):
+def python_version(kernel, overrides=None):
     """The kernel as a Python function whose calls to other kernels are Python too.
 
     Compiled function-independent helpers stay compiled, so the Python path
     loops in Python only over variables, not over outputs.
+
+    ``overrides`` (a dict of global name -> value) runs the kernel, and the
+    kernels of its module that it calls, with those names of the module
+    rebound: an algorithm written once for dense arrays can run on other
+    storage (sparse matrices, say) with its linear-algebra helpers swapped.
+    Each distinct ``overrides`` gets its own copy of the module's globals.
     """
     f = kernel.py_func
-    namespace = _python_namespace(f.__module__)
+    namespace = _python_namespace(f.__module__, overrides)
     current = namespace.get(f.__name__)
     if isinstance(current, types.FunctionType) and current.__code__ is f.__code__:
         return current
     version = types.FunctionType(f.__code__, namespace, f.__name__, f.__defaults__,
                                  f.__closure__)
-    namespace[f.__name__] = version
+    if not (overrides and f.__name__ in overrides):
+        namespace[f.__name__] = version
     return version
 
 

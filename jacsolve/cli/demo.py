@@ -141,8 +141,8 @@ def _uncertainty_section():
     from ..uncertainty import propagate
     from scipy.optimize._numdiff import approx_derivative
 
-    from .bench.bench_montecarlo import _numpy_mass, _numpy_mc
-    from ..uncertainty.report import _batch_errors
+    from .bench.bench_montecarlo import numpy_mass, numpy_monte_carlo
+    from ..uncertainty.report import batch_standard_errors
     from ..problems import gum_examples as gum
 
     ex = gum.mass()
@@ -174,13 +174,13 @@ def _uncertainty_section():
     # shortest length, against NumPy and against published mean -+ length / 2.
     n = 1_000_000
     mc = mc_module.propagate_mc(ex.fun, ex.inputs, n=n, seed=1, kind="shortest")
-    se = _batch_errors(mc, 0.95)
-    y_np = _numpy_mass(np.random.default_rng(1), n)
+    se = batch_standard_errors(mc, 0.95)
+    y_np = numpy_mass(np.random.default_rng(1), n)
     low_np, high_np = np.quantile(y_np, [0.025, 0.975])
-    short_np = _numpy_mc(_numpy_mass, n)
-    slow, shigh = (float(v[0]) for v in mc.interval(0.95, "symmetric"))
-    low, high = (float(v[0]) for v in mc.interval(0.95, "shortest"))
-    ours = [mc.mean[0], mc.std[0], slow, shigh, high - low]
+    short_np = numpy_monte_carlo(numpy_mass, n)
+    slow, shigh = mc.interval(0.95, "symmetric")     # a scalar model: floats
+    low, high = mc.interval(0.95, "shortest")
+    ours = [mc.value, mc.std, slow, shigh, high - low]
     errors = [se[k][0] for k in ("mean", "std", "symmetric_low", "symmetric_high",
                                  "shortest_length")]
     numpy_values = [y_np.mean(), y_np.std(ddof=1), low_np, high_np, short_np[3] - short_np[2]]
@@ -197,8 +197,8 @@ def _uncertainty_section():
         r = mc_module.propagate_mc(ex.fun, ex.inputs, n=n, seed=1)
         r.interval(0.95, "shortest")
     t_ours = median_time(draw, repeat=3)
-    t_np = median_time(lambda: _numpy_mc(_numpy_mass, n), repeat=3)
-    print(f"  Monte Carlo, {n:.0e} draws: y = {mc.mean[0]:.4f}, u = {mc.std[0]:.4f}, 95 % "
+    t_np = median_time(lambda: numpy_monte_carlo(numpy_mass, n), repeat=3)
+    print(f"  Monte Carlo, {n:.0e} draws: y = {mc.value:.4f}, u = {mc.std:.4f}, 95 % "
           f"[{slow:.4f}, {shigh:.4f}], shortest length {high - low:.4f}  (NumPy: "
           f"{numpy_values[0]:.4f}, {numpy_values[1]:.4f}, [{low_np:.4f}, {high_np:.4f}], "
           f"{numpy_values[4]:.4f}; published 1.2341, 0.0754, shortest [1.0834, 1.3825], "

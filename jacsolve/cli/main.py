@@ -60,11 +60,11 @@ def _propagate(args) -> int:
     except SpecError as exc:
         return _error("propagate", str(exc))
     from ..status import FunctionError
-    from ..uncertainty.report import evaluate
+    from ..uncertainty.report import evaluate_spec
     from .bench.timing import progress_printer
     try:
-        result = evaluate(spec, draws=args.mc, digits=args.digits, seed=args.seed,
-                          progress=progress_printer(not args.quiet and not args.json))
+        result = evaluate_spec(spec, draws=args.mc, digits=args.digits, seed=args.seed,
+                               progress=progress_printer(not args.quiet and not args.json))
     except (FunctionError, TypeError, ValueError) as exc:
         # The spec parsed, but its model cannot be evaluated (not finite at the
         # estimates, wrong output size, ...): still the spec's fault.
@@ -102,36 +102,24 @@ _positive = _integer(1, "a positive integer")
 _seed = _integer(0, "an integer >= 0")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jacsolve", description="Compiled Jacobians and the solvers built on them.",
-        epilog="Exit codes: 0 success, 1 a demo result disagrees with SciPy or a benchmark "
-               "failed, 2 bad input.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _report_options(parser, *, writes: str, prints: str) -> None:
+    """--out, --json and --quiet, which bench and propagate share."""
+    parser.add_argument("--out", metavar="DIR", help=f"write {writes}")
+    parser.add_argument("--json", action="store_true", help=f"print {prints}")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
 
-    demo = sub.add_parser("demo", help="a short tour of every solver against SciPy",
-                          description="Each solver on a built-in example, next to SciPy's "
-                          "answer and the ratio of times. Exits 1 if a result disagrees.")
-    demo.set_defaults(func=_demo)
 
-    bench = sub.add_parser("bench", help="benchmarks against SciPy (medians and ratios)",
-                           description="Runs the benchmark suite (the code of benchmarks/) "
-                           "in this process: medians after warm-up and ratios against SciPy, "
-                           "compile times reported apart.")
+def _bench_arguments(bench) -> None:
     bench.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
-    bench.add_argument("--out", metavar="DIR", help="write bench.md, bench.json and PNG plots")
-    bench.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     bench.add_argument("--only", metavar="NAMES",
                        help="comma-separated benchmarks to run (default: all of "
                        "jacobian, solve, batch, uncertainty, montecarlo, integration; a dotted "
                        "name runs any module with run(quick, progress) -> Report)")
-    bench.add_argument("--quiet", action="store_true", help="no progress messages")
-    bench.set_defaults(func=_bench)
+    _report_options(bench, writes="bench.md, bench.json and PNG plots",
+                    prints="JSON instead of markdown")
 
-    prop = sub.add_parser("propagate", help="uncertainty evaluation from a spec file",
-                          description="GUM uncertainty framework, Monte Carlo (JCGM 101) with "
-                          "symmetric and shortest intervals, the clause 8 validation, and the "
-                          "uncertainty budget, for the model and inputs of a TOML spec.")
+
+def _propagate_arguments(prop) -> None:
     prop.add_argument("spec", metavar="SPEC.toml", help="the spec file")
     draws = prop.add_mutually_exclusive_group()
     draws.add_argument("--mc", type=_positive, metavar="N",
@@ -140,14 +128,39 @@ def build_parser() -> argparse.ArgumentParser:
                        help="adaptive Monte Carlo until stable to D significant digits")
     prop.add_argument("--seed", type=_seed, metavar="S", help="random seed (default: spec's, "
                       "else 1)")
-    prop.add_argument("--out", metavar="DIR",
-                      help="write report.txt, report.json and histogram_<output>.png")
-    prop.add_argument("--json", action="store_true", help="print the report as JSON")
     prop.add_argument("--allow-import", action="store_true",
                       help="allow a model given as model.function = 'module:function' "
                       "(importing it runs that module's code: only for specs you trust)")
-    prop.add_argument("--quiet", action="store_true", help="no progress messages")
-    prop.set_defaults(func=_propagate)
+    _report_options(prop, writes="report.txt, report.json and histogram_<output>.png",
+                    prints="the report as JSON")
+
+
+# name: (what runs it, what adds its arguments, one-line help, description)
+COMMANDS = {
+    "demo": (_demo, None, "a short tour of every solver against SciPy",
+             "Each solver on a built-in example, next to SciPy's answer and the ratio of "
+             "times. Exits 1 if a result disagrees."),
+    "bench": (_bench, _bench_arguments, "benchmarks against SciPy (medians and ratios)",
+              "Runs the benchmark suite (the code of benchmarks/) in this process: medians "
+              "after warm-up and ratios against SciPy, compile times reported apart."),
+    "propagate": (_propagate, _propagate_arguments, "uncertainty evaluation from a spec file",
+                  "GUM uncertainty framework, Monte Carlo (JCGM 101) with symmetric and "
+                  "shortest intervals, the clause 8 validation, and the uncertainty budget, "
+                  "for the model and inputs of a TOML spec."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jacsolve", description="Compiled Jacobians and the solvers built on them.",
+        epilog="Exit codes: 0 success, 1 a demo result disagrees with SciPy or a benchmark "
+               "failed, 2 bad input.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (run, arguments, summary, description) in COMMANDS.items():
+        command = sub.add_parser(name, help=summary, description=description)
+        if arguments is not None:
+            arguments(command)
+        command.set_defaults(func=run)
     return parser
 
 

@@ -111,7 +111,7 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
     Examples
     --------
     >>> import numpy as np
-    >>> from jacsolve.coloring import group_columns
+    >>> from jacsolve.derivatives.coloring import group_columns
     >>> n = 1000
     >>> pattern = np.eye(n, dtype=bool) | np.eye(n, k=1, dtype=bool) | np.eye(n, k=-1, dtype=bool)
     >>> group_columns(pattern).ngroups

@@ -1,8 +1,10 @@
 """Jacobians, Jacobian-vector products and Hessians by finite differences.
 
 The public functions validate their input in Python, then run one compiled
-kernel from :mod:`jacsolve.kernels` specialised on the user function (numba
-functions) or the same kernel's Python implementation (plain functions).
+kernel from :mod:`jacsolve.derivatives.kernels` specialised on the user
+function (numba functions) or the same kernel's Python implementation (plain
+functions). Kernels report caller faults as codes of :mod:`jacsolve.status`,
+which :func:`jacsolve.status.fault_error` turns into exceptions here.
 
 Conventions: for ``f: R^n -> R^m``, ``J`` has shape (m, n), row i holding the
 partials of output i; for a scalar ``f`` it has shape (n,).
@@ -18,10 +20,10 @@ import scipy.sparse as sp
 
 from . import kernels as K
 from .._numba.options import kernel_njit, record_for, specialise, warn_if_python
-from .._arguments import as_args, as_bounds, as_scale, as_vector
+from .._arguments import as_args, as_bounds, as_scale, as_vector, positive_float
 from .._numba.calls import call_kernel, evaluate_once
-from ..status import FunctionError
-from ..status import BAD_F0, BAD_X
+from ..status import (BAD_F0, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
+                      not_complex_safe)
 from .coloring import ColumnGroups, group_columns
 from .kernels import (all_finite, as_1d, jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
                       jacobian_richardson_t, relative_steps)
@@ -44,9 +46,12 @@ def canonical_method(method: str, allowed=METHODS, name: str = "method") -> str:
     return m
 
 
-@dataclass(frozen=True)
+COMPLETE = "every Jacobian entry is finite"
+
+
+@dataclass(frozen=True, slots=True)
 class JacobianInfo:
-    """What a Jacobian cost and how accurate it is.
+    """What a Jacobian cost, how accurate it is, and whether every entry is finite.
 
     Attributes
     ----------
@@ -60,17 +65,28 @@ class JacobianInfo:
         Per-entry error estimate, same shape as J (``"richardson"`` only).
     ngroups : int or None
         Column groups of a sparse Jacobian (evaluations per difference).
+    success : bool
+        False when some entries are NaN because ``fun`` was inf or NaN on
+        both sides of x for their variables.
+    status : Status
+        ``Status.SUCCESS``, or ``Status.NONFINITE`` for those NaN entries.
+    message : str
+        What happened; on failure, which variables and what to try.
     """
     nfev: int
     method: str
     step: np.ndarray
     error: Optional[np.ndarray] = None
     ngroups: Optional[int] = None
+    success: bool = True
+    status: Status = Status.SUCCESS
+    message: str = COMPLETE
 
     def __repr__(self) -> str:
         err = "None" if self.error is None else f"max {np.nanmax(self.error):.2e}"
         extra = "" if self.ngroups is None else f", ngroups={self.ngroups}"
-        return f"JacobianInfo(method={self.method!r}, nfev={self.nfev}, error={err}{extra})"
+        return (f"JacobianInfo(method={self.method!r}, nfev={self.nfev}, error={err}{extra}, "
+                f"success={self.success}, status={self.status.name})")
 
 
 _UNBOUNDED: dict = {}
@@ -103,12 +119,6 @@ def _vector(x, name="x"):
     return as_vector(x, name, finite=False)
 
 
-def _check_x_finite(x):
-    if not np.all(np.isfinite(x)):
-        j = int(np.flatnonzero(~np.isfinite(x))[0])
-        raise ValueError(f"x must be finite; x[{j}] = {x[j]}")
-
-
 class _Problem:
     """A validated (fun, x, args), with f(x) when it had to be evaluated in Python."""
     __slots__ = ("fun", "x", "args", "record", "f0", "scalar")
@@ -122,7 +132,7 @@ class _Problem:
         if not rec.jitted:
             if not callable(fun):
                 raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-            _check_x_finite(self.x)
+            as_vector(self.x, "x")  # raises, naming the first non-finite entry
             warn_if_python(fun, stacklevel=4)
             self.f0, self.scalar = evaluate_once(fun, self.x, self.args)
             _check_f0(self.f0)
@@ -131,7 +141,7 @@ class _Problem:
         key = tuple(map(type, self.args)) if self.args else ()
         self.scalar = rec.returns_scalar.get(key)
         if need_f0 or self.scalar is None:
-            _check_x_finite(self.x)
+            as_vector(self.x, "x")
             self.f0, self.scalar = evaluate_once(fun, self.x, self.args)
             _check_f0(self.f0)
             rec.returns_scalar[key] = self.scalar
@@ -143,34 +153,45 @@ class _Problem:
 def _check_f0(f0):
     if not np.all(np.isfinite(f0)):
         i = int(np.flatnonzero(~np.isfinite(f0))[0])
-        raise ValueError(f"fun(x) is not finite: output {i} is {f0[i]}")
+        raise fault_error(BAD_F0, where=f": output {i} is {f0[i]}")
 
 
 def _complex_hint(exc: TypeError, method: str) -> TypeError:
     """A compile error under complex step usually means fun is not complex-safe."""
     if method != "complex" or "complex" not in str(exc):
         return exc
-    return TypeError(f"fun is not complex-safe: it cannot be evaluated at complex x, which "
-                     f"method={method!r} needs (allocate outputs with dtype=x.dtype, avoid "
-                     f"abs, min/max and comparisons on x), or use method='central'. {exc}")
+    return not_complex_safe(jac="method", detail=f"it cannot be evaluated at complex x: {exc}")
 
 
-def _check_status(status, method):
-    if status == BAD_X:
-        raise ValueError("x must be finite")
-    if status == BAD_F0:
-        raise ValueError("fun(x) is not finite at the given x")
-    if status == K.BAD_OUTPUT_SIZE:
-        raise FunctionError("fun returned arrays of different lengths at different x; "
-                            "its output length must not depend on x")
-    if status == K.NOT_COMPLEX_SAFE:
-        raise TypeError(f"fun is not complex-safe: it returned real values for complex "
-                        f"input, so method={method!r} cannot differentiate it. Use "
-                        "method='central', or write fun with complex-safe operations "
-                        "(no abs, min/max, comparisons or branches on x).")
-    if status == K.NONFINITE:
-        warnings.warn("fun returned inf or NaN on both sides of x for some variables; "
-                      "their Jacobian entries are NaN", RuntimeWarning, stacklevel=3)
+def _rel_step(rel_step, default: float) -> float:
+    """The relative step asked for (finite and positive), or the method's default."""
+    return default if rel_step is None else float(as_scale(rel_step, 1, "rel_step")[0])
+
+
+def _raise_fault(status: int, n: int = -1) -> None:
+    """Raise the exception for a caller fault reported by a kernel (status < 0)."""
+    if status < 0:
+        raise fault_error(status, jac="method", n=n)
+
+
+def _outcome(status: int, nan_variables=None, what: str = "") -> tuple:
+    """(Status, message) of a kernel run, raising the caller faults.
+
+    ``nan_variables``: the variables whose Jacobian entries are NaN because fun
+    was inf or NaN on both sides of x; None for the products and Hessians,
+    whose ``what`` says what is not finite. Non-finite results also warn.
+    """
+    _raise_fault(status)
+    if status != K.NONFINITE:
+        return Status.SUCCESS, COMPLETE
+    if nan_variables is None:
+        message = f"fun returned inf or NaN near x; {what}: check the domain of fun there"
+    else:
+        message = (f"fun returned inf or NaN on both sides of x for variables "
+                   f"{np.asarray(nan_variables).tolist()}; their Jacobian entries are NaN: "
+                   "check the domain of fun there, or give bounds")
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    return Status.NONFINITE, message
 
 
 @kernel_njit(inline=True)
@@ -293,9 +314,7 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
         method = canonical_method(method)
     prob = _Problem(fun, x, args, need_f0=sparsity is not None)
     n = prob.x.size
-    rel = DEFAULT_REL_STEP[method] if rel_step is None else float(rel_step)
-    if not (rel > 0 and rel < np.inf):
-        raise ValueError(f"rel_step must be finite and positive, got {rel_step!r}")
+    rel = _rel_step(rel_step, DEFAULT_REL_STEP[method])
     scale = _scale(x_scale, n)
     lower, upper = _unbounded(n) if bounds is None else as_bounds(bounds, prob.x)
     if sparsity is not None:
@@ -310,8 +329,8 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
     else:
         Jt, status, nfev = out
     if status == BAD_X:
-        _check_x_finite(prob.x)  # raises, naming the entry
-    _check_status(status, method)
+        as_vector(prob.x, "x")  # raises, naming the first non-finite entry
+    outcome = (Status.SUCCESS, COMPLETE) if status == OK else _outcome(status, _nan_rows(Jt))
     J = Jt.T[0] if prob.scalar else Jt.T
     if not full_output:
         return J
@@ -320,7 +339,13 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
         error = Et.T[0] if prob.scalar else Et.T
     if prob.f0 is not None:
         nfev += 1  # fun(x), evaluated in Python to check its output
-    return J, JacobianInfo(int(nfev), method, relative_steps(prob.x, rel, scale), error)
+    return J, JacobianInfo(int(nfev), method, relative_steps(prob.x, rel, scale), error,
+                           None, outcome[0] == Status.SUCCESS, *outcome)
+
+
+def _nan_rows(Jt) -> np.ndarray:
+    """Variables whose row of the transposed Jacobian is all NaN."""
+    return np.flatnonzero(np.isnan(Jt).all(axis=1)) if Jt.shape[1] else np.empty(0, int)
 
 
 def _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output):
@@ -338,11 +363,13 @@ def _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output):
     else:
         raise ValueError("method='richardson' does not support sparsity; "
                          "use 'complex' or 'central'")
-    _check_status(status, method)
+    outcome = (Status.SUCCESS, COMPLETE) if status == OK else _outcome(
+        status, np.unique(groups.col_of[np.isnan(data)]))
     J = sp.csr_array((data, groups.indices.copy(), groups.indptr.copy()), shape=(m, n))
     if not full_output:
         return J
-    return J, JacobianInfo(int(nfev) + 1, method, h, None, groups.ngroups)
+    return J, JacobianInfo(int(nfev) + 1, method, h, None, groups.ngroups,
+                           outcome[0] == Status.SUCCESS, *outcome)
 
 
 def _direction_step(method, x, v, rel_step):
@@ -351,8 +378,7 @@ def _direction_step(method, x, v, rel_step):
     xnorm = max(1.0, float(np.max(np.abs(x))))
     if vnorm == 0:
         return 1.0
-    rel = DEFAULT_REL_STEP[method] if rel_step is None else float(rel_step)
-    return rel * xnorm / vnorm
+    return _rel_step(rel_step, DEFAULT_REL_STEP[method]) * xnorm / vnorm
 
 
 def jvp(fun: Callable, x, v, *, args=(), method: str = "complex", rel_step=None):
@@ -393,7 +419,8 @@ def jvp(fun: Callable, x, v, *, args=(), method: str = "complex", rel_step=None)
         out, status, nfev = prob.run(K.jvp_central, vv, h)
     else:
         out, status, nfev = prob.run(K.jvp_forward, vv, h, prob.f0)
-    _check_status(status, method)
+    if status != OK:
+        _outcome(status, what="the product is not finite")
     return float(out[0]) if prob.scalar else out
 
 
@@ -421,8 +448,10 @@ def vjp(fun: Callable, x, w, *, args=(), method: str = "complex", rel_step=None,
     --------
     >>> import numpy as np, jacsolve
     >>> f = jacsolve.jit(lambda x: np.array([x[0] ** 2, x[0] * x[1]]))
-    >>> jacsolve.vjp(f, [3.0, 2.0], [1.0, 1.0])
-    array([8., 3.])
+    >>> w = np.array([1.0, 1.0])
+    >>> g = jacsolve.vjp(f, [3.0, 2.0], w)
+    >>> g, bool(np.allclose(g, w @ jacsolve.jacobian(f, [3.0, 2.0])))
+    (array([8., 3.]), True)
     """
     J = jacobian(fun, x, args=args, method=method, rel_step=rel_step, x_scale=x_scale)
     J2 = J.reshape(1, -1) if J.ndim == 1 else J
@@ -465,36 +494,36 @@ def hessian(fun: Callable, x, *, args=(), method: str = "complex", rel_step=None
         raise ValueError(f"hessian needs a scalar-valued fun; fun returned {prob.f0.size} values")
     scale = _scale(x_scale, prob.x.size)
     if method == "complex":
-        rel = EPS ** (1 / 3) if rel_step is None else float(rel_step)
-        hd = relative_steps(prob.x, rel, scale)
+        hd = relative_steps(prob.x, _rel_step(rel_step, EPS ** (1 / 3)), scale)
         H, status, nfev = prob.run(K.hessian_complex, K.complex_steps(prob.x, scale), hd)
     else:
-        rel = EPS ** 0.25 if rel_step is None else float(rel_step)
-        H, status, nfev = prob.run(K.hessian_central, relative_steps(prob.x, rel, scale))
-    if status == K.BAD_OUTPUT_SIZE:
-        raise ValueError("hessian needs a scalar-valued fun (or a length-1 array)")
-    _check_status(status, method)
+        hd = relative_steps(prob.x, _rel_step(rel_step, EPS ** 0.25), scale)
+        H, status, nfev = prob.run(K.hessian_central, hd)
+    if status != OK:
+        _raise_fault(status, n=1)  # BAD_F_SIZE: fun's output stopped being a scalar
+        _outcome(status, what="some Hessian entries are not finite")
     return H
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ComplexStepCheck:
     """Result of :func:`check_complex_step`.
 
-    Attributes
-    ----------
-    ok : bool
-        True when every column agrees with central differences.
-    max_rel_diff : float
-        Largest column-wise relative difference.
-    bad_columns : ndarray
-        Variables whose complex-step column disagrees.
-    message : str
+    ``success`` (alias ``ok``) is True when every column checked agrees with
+    central differences. ``max_rel_diff`` is the largest column-wise relative
+    difference, ``bad_columns`` the variables whose complex-step column
+    disagrees (all of them when fun cannot be evaluated at complex x), and
+    ``message`` says which and what to do.
     """
-    ok: bool
+    success: bool
     max_rel_diff: float
     bad_columns: np.ndarray
     message: str
+
+    @property
+    def ok(self) -> bool:
+        """Alias of ``success``."""
+        return self.success
 
 
 def check_complex_step(fun: Callable, x, *, args=(), rtol: float = 1e-6,
@@ -519,14 +548,15 @@ def check_complex_step(fun: Callable, x, *, args=(), rtol: float = 1e-6,
     --------
     >>> import numpy as np, jacsolve
     >>> f = jacsolve.jit(lambda x: np.array([np.maximum(x[0], x[1]) * x[0]]))
-    >>> jacsolve.check_complex_step(f, [2.0, 1.0]).ok
+    >>> jacsolve.check_complex_step(f, [2.0, 1.0]).success
     True
     """
     x = as_vector(x, "x")
+    rtol = positive_float(rtol, "rtol")
     try:
         Jc = np.atleast_2d(jacobian(fun, x, args=args, method="complex"))
     except TypeError as exc:
-        if "not complex-safe" not in str(exc):
+        if NOT_COMPLEX_SAFE_HINT not in str(exc):
             raise
         return ComplexStepCheck(False, np.inf, np.arange(x.size), str(exc))
     Jd = np.atleast_2d(jacobian(fun, x, args=args, method="central"))
@@ -537,9 +567,9 @@ def check_complex_step(fun: Callable, x, *, args=(), rtol: float = 1e-6,
     bad = cols[rel > rtol]
     worst = float(rel.max()) if rel.size else 0.0
     if bad.size:
-        msg = (f"complex step disagrees with central differences in columns {bad.tolist()} "
-               f"(relative difference up to {worst:.2e}): fun is probably not complex-safe "
-               "there; use method='central' or 'richardson'")
+        msg = str(not_complex_safe(jac="method", detail=(
+            f"complex step disagrees with central differences in columns {bad.tolist()}, "
+            f"relative difference up to {worst:.2e}")))
     else:
         msg = f"complex step agrees with central differences (max relative difference {worst:.2e})"
     return ComplexStepCheck(bad.size == 0, worst, bad, msg)

@@ -7,19 +7,30 @@ with the number of function evaluations. They return the *transposed*
 Jacobian ``Jt`` of shape (n, m), filled one contiguous row per variable, so
 ``J = Jt.T`` (an F-ordered (m, n) view, no copy).
 
-Calling a kernel from your own compiled code::
-
-    from numba import njit
-    from jacsolve import kernels
-
-    @njit
-    def newton_step(x):
-        h = kernels.complex_steps(x, 1.0)
-        Jt, status, nfev = kernels.jacobian_complex_t(my_fun, x, (), h)
-        ...
-
 Step sizes come from the helpers :func:`relative_steps` and
-:func:`complex_steps`; bounds are arrays (``-inf``/``inf`` when unbounded).
+:func:`complex_steps`, which take the typical magnitude of each variable as an
+array; bounds are arrays (``-inf``/``inf`` when unbounded).
+
+Examples
+--------
+A kernel called from your own compiled code:
+
+>>> import numpy as np, jacsolve
+>>> from jacsolve.derivatives import kernels
+>>> @jacsolve.jit
+... def fun(x):
+...     return np.array([x[0] * x[1], x[1] * x[1]])
+>>> @jacsolve.jit
+... def jacobian_at(x):
+...     h = kernels.complex_steps(x, np.ones(x.size))
+...     Jt, status, nfev = kernels.jacobian_complex_t(fun, x, (), h)
+...     return Jt.T, status
+>>> J, status = jacobian_at(np.array([2.0, 3.0]))
+>>> J
+array([[3., 2.],
+       [0., 6.]])
+>>> status == kernels.OK
+True
 """
 from __future__ import annotations
 
@@ -116,11 +127,16 @@ def store_quotient(row, fp, fm, denom):
 
 
 @cached_njit
+def three_point_weights(d1, d2):
+    """Weights (c0, c1, c2) of the one-sided second-order formula
+    f'(x) ~ c0 f(x) + c1 f(x+d1) + c2 f(x+d2) (d1, d2 signed)."""
+    return -(d1 + d2) / (d1 * d2), d2 / (d1 * (d2 - d1)), -d1 / (d2 * (d2 - d1))
+
+
+@cached_njit
 def store_three_point(row, f0, f1, f2, d1, d2):
     """One-sided second-order formula through x, x+d1, x+d2 (d1, d2 signed)."""
-    c0 = -(d1 + d2) / (d1 * d2)
-    c1 = d2 / (d1 * (d2 - d1))
-    c2 = -d1 / (d2 * (d2 - d1))
+    c0, c1, c2 = three_point_weights(d1, d2)
     for i in range(row.size):
         row[i] = c0 * f0[i] + c1 * f1[i] + c2 * f2[i]
 
@@ -571,7 +587,7 @@ def hessian_central(fun, x, args, h):
 
 
 # ------------------------------------------------------------- sparse kernels
-# A grouping (see jacsolve.coloring) gives, per group g, its columns
+# A grouping (see jacsolve.derivatives.coloring) gives, per group g, its columns
 # cols[cptr[g]:cptr[g+1]] and the CSR positions nz[gptr[g]:gptr[g+1]] that
 # belong to those columns; row_of[p] and col_of[p] give each position's entry.
 
@@ -589,6 +605,23 @@ def group_stencil(attempt, xj, hj, lower, upper):
     if ok:
         return stencil(2, xj, hj, lower, upper)
     return False, 0.0, 0.0
+
+
+@kernel_njit(inline=True)
+def _group_values(fun, x, args, xw, cols, start, stop, d):
+    """fun at x + d on the columns ``cols[start:stop]`` of one group.
+
+    ``d`` becomes the steps actually taken, ``(x + d) - x``; ``xw`` (a copy
+    of x) is restored before returning.
+    """
+    for c in range(start, stop):
+        j = cols[c]
+        xw[j] = x[j] + d[j]
+        d[j] = xw[j] - x[j]
+    f = own(as_1d(fun(xw, *args)), xw)
+    for c in range(start, stop):
+        xw[cols[c]] = x[cols[c]]
+    return f
 
 
 @kernel_njit(inline=True)
@@ -636,12 +669,10 @@ def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
     d2 = np.empty(x.size)
     status = OK
     nfev = 0
-    m = f0.size
     for g in range(cptr.size - 1):
-        finite = False
+        used = -1  # the attempt (see group_stencil) whose values are finite; -1: none
         f1 = f0
         f2 = f0
-        central = True
         for attempt in range(3):
             usable = True
             for c in range(cptr[g], cptr[g + 1]):
@@ -652,38 +683,27 @@ def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
                 d2[j] = b
             if not usable:
                 continue
-            for c in range(cptr[g], cptr[g + 1]):
-                j = cols[c]
-                xw[j] = x[j] + d1[j]
-                d1[j] = xw[j] - x[j]
-            f1 = own(as_1d(fun(xw, *args)), xw)
-            for c in range(cptr[g], cptr[g + 1]):
-                j = cols[c]
-                xw[j] = x[j] + d2[j]
-                d2[j] = xw[j] - x[j]
-            f2 = own(as_1d(fun(xw, *args)), xw)
+            f1 = _group_values(fun, x, args, xw, cols, cptr[g], cptr[g + 1], d1)
+            f2 = _group_values(fun, x, args, xw, cols, cptr[g], cptr[g + 1], d2)
             nfev += 2
-            for c in range(cptr[g], cptr[g + 1]):
-                xw[cols[c]] = x[cols[c]]
-            if f1.size != m or f2.size != m:
+            if f1.size != f0.size or f2.size != f0.size:
                 return data, BAD_F_SIZE, nfev
             if all_finite(f1) and all_finite(f2):
-                finite = True
-                central = attempt == 0
+                used = attempt
                 break
         for p in range(gptr[g], gptr[g + 1]):
             k = nz[p]
             i = row_of[k]
             a = d1[col_of[k]]
             b = d2[col_of[k]]
-            if not finite:
+            if used < 0:
                 data[k] = np.nan
-            elif central:
+            elif used == 0:
                 data[k] = (f1[i] - f2[i]) / (a - b)
             else:
-                data[k] = (-(a + b) / (a * b) * f0[i] + b / (a * (b - a)) * f1[i]
-                           - a / (b * (b - a)) * f2[i])
-        if not finite:
+                c0, c1, c2 = three_point_weights(a, b)
+                data[k] = c0 * f0[i] + c1 * f1[i] + c2 * f2[i]
+        if used < 0:
             status = NONFINITE
     return data, status, nfev
 

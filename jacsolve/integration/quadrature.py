@@ -1,7 +1,8 @@
 """Point kernels and quadrature rules behind :mod:`jacsolve.integration`.
 
 Two compiled stages, each a small serial kernel run over chunks of points on
-a thread pool (the kernels release the GIL):
+the shared thread pool of :mod:`jacsolve._numba.threads` (the kernels release
+the GIL):
 
 * ``map_points``: x = T(u) and the weight times |det J_T(u)| (analytic, or
   from jacsolve's complex-step / central-difference Jacobian kernels);
@@ -9,7 +10,7 @@ a thread pool (the kernels release the GIL):
   a hit-or-miss region, or the centre of polar coordinates).
 
 Why not ``prange``: a parfor kernel specialised on a user function took 5-8 s
-of CPU to compile per function on the 2-core test machine, a serial nogil
+of CPU to compile per function on a 2-core machine, a serial nogil
 kernel 0.4-1.5 s. Splitting map and integrand also means n regions and m
 integrands compile n + m kernels, not n * m.
 """
@@ -17,22 +18,24 @@ from __future__ import annotations
 
 import functools
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
 from .._numba.options import cached_njit, kernel_njit, python_version
+from .._numba.threads import pool
 from .._linalg import lu_factor
-from ..derivatives.kernels import OK, jacobian_central_t, jacobian_complex_into
+from ..derivatives.kernels import COMPLEX_STEP, OK, jacobian_central_t, jacobian_complex_into
 
-COMPLEX_STEP = 1e-20                   # |u| <= 1 on the cube: kernels.complex_steps gives this
+# Steps of the numerical determinants: |u| <= 1 on the cube, so the relative
+# steps of the Jacobian kernels are these absolute ones.
 CENTRAL_STEP = np.finfo(float).eps ** (1 / 3)
 MIN_CHUNK = 4096                       # points per thread task: amortises ~20 us dispatch
 
 
 def nogil_kernel(fun):
-    """Like ``_jit.kernel_njit`` (takes a user function first), but releases the GIL."""
+    """Like :func:`jacsolve._numba.options.kernel_njit` (takes a user function
+    first), but releases the GIL."""
     return kernel_njit(fun, nogil=True)
 
 
@@ -152,17 +155,6 @@ _HOW = {"analytic": (det_analytic, 1.0), "complex": (det_complex, COMPLEX_STEP),
 
 
 # ------------------------------------------------------------ running chunks
-_pool = None
-
-
-def _executor():
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads()),
-                                   thread_name_prefix="jacsolve")
-    return _pool
-
-
 def run_chunked(kernel, compiled: bool, n: int, *args) -> None:
     """Run ``kernel(*args, start, stop)`` over [0, n) (threads when compiled)."""
     if not compiled:
@@ -174,7 +166,8 @@ def run_chunked(kernel, compiled: bool, n: int, *args) -> None:
         return
     kernel(*args, 0, 0)   # compile (and type-check) once, in this thread
     size = max(MIN_CHUNK, -(-n // (4 * threads)))
-    futures = [_executor().submit(kernel, *args, s, min(n, s + size)) for s in range(0, n, size)]
+    executor = pool()
+    futures = [executor.submit(kernel, *args, s, min(n, s + size)) for s in range(0, n, size)]
     for fut in futures:
         fut.result()
 

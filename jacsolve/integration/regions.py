@@ -32,7 +32,7 @@ import numpy as np
 
 from . import quadrature as q
 from .._numba.options import cached_njit, is_jitted, jit, warn_if_python
-from .._arguments import as_args, as_vector, positive_int
+from .._arguments import as_args, as_scale, as_vector, positive_float, positive_int, real_number
 from .._numba.calls import call_kernel, evaluate_once
 
 __all__ = ["Region", "Box", "Disk", "Annulus", "Ellipse", "Sector", "Simplex", "Triangle",
@@ -81,11 +81,37 @@ class Region:
                              "determinant; use det='complex' or 'central'")
         return det
 
-    def _map_into(self, U, W, det: str):
-        """X = T(U) and W *= |det J_T(U)| in compiled code (W == 0 points skip the det)."""
+    def map_into(self, U, W, det: str):
+        """X = T(U) and W *= |det J_T(U)| in compiled code (W == 0 points skip the det).
+
+        The low-level step of :func:`jacsolve.integrate`: ``U`` is an (n, d)
+        float array of cube points, ``W`` their weights (changed in place),
+        ``det`` a method resolved by :meth:`det_method`. Returns X.
+        """
         D = self._D if self._D is not None else q.no_det
         return call_kernel(q.map_and_det, self._T, D, self._targs, det, self._compiled, U, W,
                            name="region map")
+
+    def midpoint(self) -> np.ndarray:
+        """T at the midpoint of the unit cube: a point of the region, as a real array."""
+        x = np.asarray(self._T(np.full(self.dim, 0.5), *self._targs)).real.astype(float)
+        if x.shape != (self.dim,):
+            raise ValueError(f"the region's map must return {self.dim} values, got shape "
+                             f"{x.shape}")
+        return np.ascontiguousarray(x)
+
+    @property
+    def has_indicator(self) -> bool:
+        """Whether the region has an indicator (needed by hit-or-miss Monte Carlo)."""
+        return self._inside is not None
+
+    def indicator_into(self, X, W, value: float) -> None:
+        """W[i] = value where X[i] lies in the region, else 0, in compiled code."""
+        if self._inside is None:
+            raise ValueError(f"{type(self).__name__} has no indicator; pass contains= "
+                             "to Mapped to use hit-or-miss Monte Carlo")
+        call_kernel(q.run_chunked, q.inside_points, self._compiled, X.shape[0],
+                    self._inside, self._iargs, X, W, value, name="region indicator")
 
     def pullback(self, u, det: str = "auto"):
         """Map points of the unit cube: returns ``(x, |det J_T(u)|)``.
@@ -101,7 +127,7 @@ class Region:
         Examples
         --------
         >>> import numpy as np
-        >>> from jacsolve.regions import Disk
+        >>> from jacsolve.integration.regions import Disk
         >>> x, jd = Disk(radius=2.0).pullback([0.5, 0.25], det="complex")
         >>> np.round(x, 12), round(jd / (2 * np.pi * 4 * 0.5), 12)
         (array([0., 1.]), 1.0)
@@ -109,18 +135,14 @@ class Region:
         U = self._points(u, "u")
         single = np.ndim(u) == 1
         W = np.ones(U.shape[0])
-        X = self._map_into(U, W, self.det_method(det))
+        X = self.map_into(U, W, self.det_method(det))
         return (X[0], float(W[0])) if single else (X, W)
 
     def contains(self, x):
         """Whether points x (shape (d,) or (n, d)) lie in the region."""
-        if self._inside is None:
-            raise ValueError(f"{type(self).__name__} has no indicator; pass contains= "
-                             "to Mapped to use hit-or-miss Monte Carlo")
         X = self._points(x, "x")
         W = np.empty(X.shape[0])
-        call_kernel(q.run_chunked, q.inside_points, self._compiled, X.shape[0],
-                    self._inside, self._iargs, X, W, 1.0, name="region indicator")
+        self.indicator_into(X, W, 1.0)
         return bool(W[0]) if np.ndim(x) == 1 else W != 0.0
 
     def _points(self, u, name):
@@ -144,11 +166,28 @@ def _point(value, name, d=None) -> np.ndarray:
     return a
 
 
-def _positive(value, name) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
+def _corners(lower, upper, d=None, name: str = ""):
+    """(lower, upper) of a box: finite points of d coordinates, upper > lower.
+
+    ``name`` (say "bounds") prefixes the messages."""
+    what = f"{name}: " if name else ""
+    lo = _point(lower, f"{what}lower", d)
+    hi = _point(upper, f"{what}upper", lo.size)
+    if np.any(hi <= lo):
+        j = int(np.flatnonzero(hi <= lo)[0])
+        raise ValueError(f"{what}upper must exceed lower, but upper[{j}] = {hi[j]} "
+                         f"<= lower[{j}] = {lo[j]}")
+    return lo, hi
+
+
+def _radii(r_inner, r_outer, outer: str):
+    """(r_inner, r_outer) with 0 <= r_inner < r_outer; ``outer`` names r_outer."""
+    ro = positive_float(r_outer, outer)
+    ri = positive_float(r_inner, "r_inner", allow_zero=True)
+    if ri >= ro:
+        raise ValueError(f"r_inner must satisfy 0 <= r_inner < {outer} = {ro}, "
+                         f"got r_inner = {r_inner!r}")
+    return ri, ro
 
 
 # ======================================================================= Box
@@ -184,18 +223,13 @@ class Box(Region):
 
     Examples
     --------
-    >>> from jacsolve.regions import Box
+    >>> from jacsolve.integration.regions import Box
     >>> Box([0, 0, 0], [1, 2, 3]).volume
     6.0
     """
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float]):
-        lo = _point(lower, "lower")
-        hi = _point(upper, "upper", lo.size)
-        if np.any(hi <= lo):
-            j = int(np.flatnonzero(hi <= lo)[0])
-            raise ValueError(f"upper must exceed lower, but upper[{j}] = {hi[j]} "
-                             f"<= lower[{j}] = {lo[j]}")
+        lo, hi = _corners(lower, upper)
         self.dim = lo.size
         self.bounds = (lo, hi)
         self.volume = float(np.prod(hi - lo))
@@ -284,29 +318,22 @@ class Disk(_Polar):
     """
 
     def __init__(self, center=(0.0, 0.0), radius: float = 1.0):
-        self._setup(center, 0.0, _positive(radius, "radius"), 0.0, TWO_PI)
+        self._setup(center, 0.0, positive_float(radius, "radius"), 0.0, TWO_PI)
 
 
 class Annulus(_Polar):
     """The annulus r_inner <= |x - center| <= r_outer."""
 
     def __init__(self, center=(0.0, 0.0), r_inner: float = 0.5, r_outer: float = 1.0):
-        ri = float(r_inner)
-        ro = _positive(r_outer, "r_outer")
-        if not (math.isfinite(ri) and 0.0 <= ri < ro):
-            raise ValueError(f"r_inner must satisfy 0 <= r_inner < r_outer = {ro}, "
-                             f"got r_inner = {r_inner!r}")
-        self._setup(center, ri, ro, 0.0, TWO_PI)
+        self._setup(center, *_radii(r_inner, r_outer, "r_outer"), 0.0, TWO_PI)
 
 
 class Ellipse(_Polar):
     """The ellipse with semi-axes a, b, rotated by ``angle`` (radians) about its centre."""
 
     def __init__(self, center=(0.0, 0.0), a: float = 1.0, b: float = 1.0, angle: float = 0.0):
-        angle = float(angle)
-        if not math.isfinite(angle):
-            raise ValueError(f"angle must be finite, got {angle!r}")
-        self._setup(center, 0.0, 1.0, 0.0, TWO_PI, _positive(a, "a"), _positive(b, "b"), angle)
+        self._setup(center, 0.0, 1.0, 0.0, TWO_PI, positive_float(a, "a"), positive_float(b, "b"),
+                    real_number(angle, "angle"))
 
 
 class Sector(_Polar):
@@ -314,13 +341,9 @@ class Sector(_Polar):
 
     def __init__(self, center=(0.0, 0.0), radius: float = 1.0, theta1: float = 0.0,
                  theta2: float = math.pi / 2, r_inner: float = 0.0):
-        ro = _positive(radius, "radius")
-        ri = float(r_inner)
-        if not (math.isfinite(ri) and 0.0 <= ri < ro):
-            raise ValueError(f"r_inner must satisfy 0 <= r_inner < radius = {ro}, "
-                             f"got r_inner = {r_inner!r}")
-        t1, t2 = float(theta1), float(theta2)
-        if not (math.isfinite(t1) and math.isfinite(t2) and 0.0 < t2 - t1 <= TWO_PI):
+        ri, ro = _radii(r_inner, radius, "radius")
+        t1, t2 = real_number(theta1, "theta1"), real_number(theta2, "theta2")
+        if not 0.0 < t2 - t1 <= TWO_PI:
             raise ValueError(f"theta2 - theta1 must lie in (0, 2 pi], got theta1 = {theta1!r}, "
                              f"theta2 = {theta2!r}")
         self._setup(center, ri, ro, t1, t2)
@@ -381,7 +404,7 @@ class Simplex(Region):
 
     Examples
     --------
-    >>> from jacsolve.regions import Simplex
+    >>> from jacsolve.integration.regions import Simplex
     >>> round(Simplex([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]).volume, 15)
     0.166666666666667
     """
@@ -465,7 +488,7 @@ class Ball(Region):
         if d < 2:
             raise ValueError(f"dim must be >= 2 (use Box for an interval), got {dim!r}")
         c = np.zeros(d) if center is None else _point(center, "center", d)
-        R = _positive(radius, "radius")
+        R = positive_float(radius, "radius")
         self.dim = d
         self.volume = q.ball_volume(d, R)
         self.bounds = (c - R, c + R)
@@ -513,8 +536,8 @@ class Torus(Region):
     dim = 3
 
     def __init__(self, R: float = 2.0, r: float = 1.0, center=(0.0, 0.0, 0.0)):
-        R = _positive(R, "R")
-        r = _positive(r, "r")
+        R = positive_float(R, "R")
+        r = positive_float(r, "r")
         if r >= R:
             raise ValueError(f"r must be < R for a ring torus, got r = {r} >= R = {R}")
         c = _point(center, "center", 3)
@@ -689,12 +712,8 @@ class Unbounded(Region):
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {tuple(TRANSFORMS)}, got {transform!r}")
         d = lo.size
-        s = np.broadcast_to(np.asarray(scale, dtype=float), (d,))
-        c = np.broadcast_to(np.asarray(center, dtype=float), (d,))
-        if not np.all(np.isfinite(s)) or np.any(s <= 0):
-            raise ValueError("scale must be finite and > 0")
-        if not np.all(np.isfinite(c)):
-            raise ValueError("center must be finite")
+        s = as_scale(scale, d, "scale")
+        c = as_vector(np.broadcast_to(np.asarray(center, dtype=float), (d,)), "center")
         kind = np.where(np.isfinite(lo), np.where(np.isfinite(hi), 0, 1),
                         np.where(np.isfinite(hi), 2, 3))
         a = np.where(kind == 3, c, lo)
@@ -715,13 +734,13 @@ class RealSpace(Unbounded):
 
     Examples
     --------
-    >>> import numpy as np, jacsolve
-    >>> from jacsolve.regions import RealSpace
-    >>> @jacsolve.jit
+    >>> import numpy as np
+    >>> from jacsolve import integrate, jit
+    >>> from jacsolve.integration.regions import RealSpace
+    >>> @jit
     ... def gauss2(x):
     ...     return np.exp(-x[0] * x[0] - x[1] * x[1])
-    >>> res = jacsolve.integrate(gauss2, RealSpace(2), n=6000)
-    >>> abs(res.value - np.pi) < 1e-10
+    >>> abs(integrate(gauss2, RealSpace(2), n=6000).value - np.pi) < 1e-10
     True
     """
 
@@ -808,24 +827,21 @@ class Between(Region):
 
     Examples
     --------
-    >>> import numpy as np, jacsolve
-    >>> from jacsolve.regions import Between
-    >>> @jacsolve.jit
-    ... def zero(x):
-    ...     return 0.0 * x
-    >>> @jacsolve.jit
-    ... def parabola(x):
-    ...     return x * x
-    >>> round(jacsolve.integrate(jacsolve.jit(lambda x: 1.0), Between(zero, parabola, 0, 1)).value, 14)
+    >>> import jacsolve
+    >>> from jacsolve.integration.regions import Between
+    >>> zero = jacsolve.jit(lambda x: 0.0 * x)
+    >>> parabola = jacsolve.jit(lambda x: x * x)
+    >>> one = jacsolve.jit(lambda x: 1.0)
+    >>> round(jacsolve.integrate(one, Between(zero, parabola, 0, 1)).value, 14)
     0.33333333333333
     """
 
     dim = 2
 
     def __init__(self, lower: Callable, upper: Callable, a: float, b: float, *, bounds=None):
-        a, b = float(a), float(b)
-        if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise ValueError(f"a and b must be finite with a < b, got a = {a}, b = {b}")
+        a, b = real_number(a, "a"), real_number(b, "b")
+        if not a < b:
+            raise ValueError(f"a must be < b, got a = {a}, b = {b}")
         (self._T, self._D, self._inside), self._compiled = _compile(
             ("between", lower, upper), lambda: _between_closures(lower, upper), (lower, upper))
         self._targs = self._iargs = (np.array([a, b]),)
@@ -844,16 +860,12 @@ class Between(Region):
                f"{getattr(self.upper, '__name__', self.upper)}, {p[0]:g}, {p[1]:g}"
 
 
-def _given_bounds(bounds, d):
+def _given_bounds(bounds, d, name: str = "bounds"):
     try:
         lo, hi = bounds
     except (TypeError, ValueError):
-        raise ValueError("bounds must be a pair (lower, upper)") from None
-    lo = _point(lo, "bounds[0]", d)
-    hi = _point(hi, "bounds[1]", d)
-    if np.any(hi <= lo):
-        raise ValueError("bounds: upper must exceed lower")
-    return lo, hi
+        raise ValueError(f"{name} must be a pair (lower, upper)") from None
+    return _corners(lo, hi, d, name)
 
 
 def _surfaces_closures(lower, upper, base):
@@ -1009,7 +1021,7 @@ class Mapped(Region):
     Examples
     --------
     >>> import numpy as np, jacsolve
-    >>> from jacsolve.regions import Mapped
+    >>> from jacsolve.integration.regions import Mapped
     >>> @jacsolve.jit
     ... def polar(u):                      # (r, t) in [0,1] x [0, 2 pi] -> disk
     ...     x = np.empty(2, dtype=u.dtype)
@@ -1029,7 +1041,7 @@ class Mapped(Region):
         if domain is None:
             lo, span = None, None
         else:
-            lo, hi = _given_bounds(domain, d)
+            lo, hi = _given_bounds(domain, d, "domain")
             span = hi - lo
         centre = np.full(d, 0.5) if lo is None else lo + 0.5 * span
         value, _ = evaluate_once(T, centre, args, "T")

@@ -9,14 +9,15 @@ follow the same algorithms, statuses and tolerances. For a numba ``fun`` a
 
 Compile cost: nothing large compiles per user function. ``solve_dense`` is
 compiled once for the batch's args type ``(p,)`` (cached on disk) and reaches
-fun through function pointers (see :mod:`jacsolve.nonlinear.dense`); the parallel
-driver takes those pointers as arguments, so it is compiled once and cached
-too. Per function only ``evaluate_into`` and one Jacobian kernel compile.
+fun through function pointers (see :mod:`jacsolve._numba.pointers`); the
+parallel driver takes those pointers as arguments, so it is compiled once and
+cached too. Per function only ``evaluate_into`` and one Jacobian kernel compile.
 
-Speed: the driver hands the solver *borrowed* rows (:func:`_borrowed`), whose
-reference counts numba does not update; with counted rows the atomic
-increments in every call of the solver took more than half the time, and two
-threads contended for the one count of the whole batch.
+Speed: the driver hands the solver *borrowed* rows
+(:func:`jacsolve._numba.pointers.borrowed`), whose reference counts numba does
+not update; with counted rows the atomic increments in every call of the
+solver took more than half the time, and two threads contended for the one
+count of the whole batch.
 """
 from __future__ import annotations
 
@@ -27,75 +28,60 @@ from typing import Callable, Dict
 import numba
 import numpy as np
 from numba import types
-from numba.extending import intrinsic
 
 from . import dense as NW
-from .._numba.options import _OPTIONS, cached_njit, python_version, record_for, specialise, warn_if_python
-from .dense import NFEV, NIT, NONFINITE, NSTATS, maxabs
-from .._arguments import positive_int
-from .._numba.calls import evaluate_once, is_typing_error, typing_message
-from ..status import FunctionError
+from .._arguments import positive_float, positive_int, real_array
+from .._numba.calls import evaluate_once
+from .._numba.options import cached_njit, python_version, record_for, specialise, warn_if_python
+from .._numba.pointers import (CALLBACK_SIGNATURE, Pointer, algorithm_pointer, borrowed,
+                               ev_signature, jac_signature, no_callback, no_callback_pointer)
 from ..derivatives.differences import canonical_method
-from ..status import Status
+from ..status import (BAD_X, FUN_RAISED, NONFINITE, FunctionError, Status, StatusArray, fault_error,
+                      not_complex_safe)
+from .dense import NFEV, NIT, NSTATS, maxabs
+from .root import compile_error
 
 __all__ = ["solve_batch", "BatchResult"]
 
 METHODS = {"newton": NW.NEWTON, "trust-region": NW.TRUST_REGION, "broyden": NW.BROYDEN,
            "auto": NW.AUTO}
 JAC_METHODS = ("complex", "central", "forward")
-_RAISED = -100  # batch-only status: fun raised at the system's starting point
 CHUNK = 64      # systems per parallel task; the work buffers are allocated once per task
 
 _ARGTY = types.UniTuple(types.float64[::1], 1)  # args of one system: (params[k],)
 
 
 # ----------------------------------------------------------------- drivers
-@intrinsic
-def _borrowed(typingctx, arr):
-    """``arr`` without its reference count (a view numba does not track).
-
-    Every call inside the solver increments and decrements the reference
-    counts of its array arguments with atomic instructions: more than half of
-    a small system's solve time, and a row view X0[k] shares the count of the
-    whole batch, on which two threads then serialise. Only for arrays whose
-    owner outlives the view: here the driver's arguments, held by Python.
-    """
-    def codegen(context, builder, sig, args):
-        view = context.make_array(sig.args[0])(context, builder, value=args[0])
-        view.meminfo = context.get_constant_null(types.MemInfoPointer(types.voidptr))
-        return view._getvalue()
-    return arr(arr), codegen
-
-
 @cached_njit
 def _store(k, s, f, stats, status, nit, fnorm, nfev):
     """Outputs of system k from solve_dense's status s, residual f and stats.
 
     f is zeroed before each solve: a NONFINITE status with f still all 0
-    (a finite f with max|f| > tol otherwise) means fun raised at x0.
+    (a finite f with max|f| > tol otherwise) means fun raised at x0, which
+    is stored as the fault FUN_RAISED (see _check_faults).
     """
     fnorm[k] = maxabs(f)
-    status[k] = _RAISED if s == NONFINITE and stats[NIT] == 0 and fnorm[k] == 0.0 else s
+    status[k] = FUN_RAISED if s == NONFINITE and stats[NIT] == 0 and fnorm[k] == 0.0 else s
     nit[k] = stats[NIT]
     nfev[k] = stats[NFEV]
 
 
 def _drive(solve, ev, jac, cb, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
            nfev, F, S):
-    """Solve every system of the batch; ``solve`` is _newton.solve_dense.
+    """Solve every system of the batch; ``solve`` is a pointer to solve_dense.
 
     Task c (CHUNK systems) works in rows c of the work arrays F and S.
     """
     N = X0.shape[0]
     for c in numba.prange(F.shape[0]):
-        f = _borrowed(F[c])
-        stats = _borrowed(S[c])
+        f = borrowed(F[c])
+        stats = borrowed(S[c])
         hist = f[:0]  # no residual history per system
         for k in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
             f[:] = 0.0  # see _store
             stats[:] = 0
-            s = solve(ev, jac, cb, _borrowed(X0[k]), (_borrowed(P[k]),), method, tol, xtol,
-                      maxiter, _borrowed(X[k]), f, stats, hist)
+            s = solve(ev, jac, cb, borrowed(X0[k]), (borrowed(P[k]),), method, tol, xtol,
+                      maxiter, borrowed(X[k]), f, stats, hist)
             _store(k, s, f, stats, status, nit, fnorm, nfev)
 
 
@@ -109,21 +95,21 @@ def _parallel_driver():
     the driver does not depend on the user function.
     """
     if not _PARALLEL:
-        ev = types.FunctionType(NW.ev_signature(_ARGTY))
-        jac = types.FunctionType(NW.jac_signature(_ARGTY))
-        cb = types.FunctionType(NW.CALLBACK_SIGNATURE)
+        ev = types.FunctionType(ev_signature(_ARGTY))
+        jac = types.FunctionType(jac_signature(_ARGTY))
+        cb = types.FunctionType(CALLBACK_SIGNATURE)
         solve = types.FunctionType(_solver_pointer().signature())
         f8, i8 = types.float64, types.int64
         f8_1, f8_2, i8_1 = f8[::1], f8[:, ::1], i8[::1]
         sig = types.none(solve, ev, jac, cb, f8_2, f8_2, i8, f8, f8, i8,
                          f8_2, i8_1, i8_1, f8_1, i8_1, f8_2, types.int64[:, ::1])
-        _PARALLEL.append(numba.njit(sig, parallel=True, cache=True, **_OPTIONS)(_drive))
+        _PARALLEL.append(cached_njit(signature_or_function=sig, parallel=True)(_drive))
     return _PARALLEL[0]
 
 
 def _solver_pointer():
-    return NW.algorithm_pointer(NW.solve_dense, _ARGTY,
-                                lambda a: (types.FunctionType(NW.jac_signature(a)),))
+    jac = types.FunctionType(jac_signature(_ARGTY))
+    return algorithm_pointer(NW.solve_dense, NW.solver_signature(_ARGTY, jac))
 
 
 def _compiled_pointers(fun, jac_name, rec):
@@ -131,9 +117,9 @@ def _compiled_pointers(fun, jac_name, rec):
     key = ("batch pointers", jac_name)
     ptrs = rec.specialised.get(key)
     if ptrs is None:
-        ev = NW.Pointer(specialise(NW.evaluate_into, fun, rec), NW.ev_signature(_ARGTY))
-        jac = NW.Pointer(specialise(NW.JACOBIAN_KERNELS[jac_name], fun, rec),
-                         NW.jac_signature(_ARGTY))
+        ev = Pointer(specialise(NW.evaluate_into, fun, rec), ev_signature(_ARGTY))
+        jac = Pointer(specialise(NW.JACOBIAN_KERNELS[jac_name], fun, rec),
+                      jac_signature(_ARGTY))
         ptrs = rec.specialised[key] = (ev, jac)
     return ptrs
 
@@ -142,15 +128,11 @@ def _run_compiled(fun, jac_name, rec, *a):
     try:
         ev, jac = _compiled_pointers(fun, jac_name, rec)
     except Exception as exc:
-        if is_typing_error(exc):
-            hint = (" If fun is not complex-safe, use jac='central'."
-                    if jac_name == "complex" else "")
-            raise TypeError(typing_message(exc, "fun") + hint) from None
-        raise
+        raise compile_error(exc, jac_name) from None
     N, n = a[0].shape
     ntasks = (N + CHUNK - 1) // CHUNK
     work = (np.empty((ntasks, n)), np.empty((ntasks, NSTATS), dtype=np.int64))
-    _parallel_driver()(_solver_pointer(), ev, jac, NW.no_callback_pointer(), *a, *work)
+    _parallel_driver()(_solver_pointer(), ev, jac, no_callback_pointer(), *a, *work)
 
 
 def _run_python(fun, jac_name, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
@@ -165,13 +147,13 @@ def _run_python(fun, jac_name, X0, P, method, tol, xtol, maxiter, X, status, nit
     for k in range(X0.shape[0]):
         f = np.zeros(n)
         stats[:] = 0
-        s = solve(ev, jac, NW.no_callback, X0[k], (P[k],), method, tol, xtol, maxiter, X[k],
+        s = solve(ev, jac, no_callback, X0[k], (P[k],), method, tol, xtol, maxiter, X[k],
                   f, stats, hist)
         _store(k, s, f, stats, status, nit, fnorm, nfev)
 
 
 # ------------------------------------------------------------------ result
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BatchResult:
     """Solutions of a batch of N systems with n unknowns each.
 
@@ -181,9 +163,13 @@ class BatchResult:
         Final iterate of each system (its root where ``success``).
     success : ndarray of bool, shape (N,)
         True exactly where ``max|F(x[k])| <= tol``.
-    status : ndarray of int, shape (N,)
-        :class:`~jacsolve.Status` code of each system; ``Status(code).message``
-        says what happened and what to try.
+    status : StatusArray, shape (N,)
+        The :class:`~jacsolve.Status` of each system: its items are
+        ``Status`` members (``status[k].message`` says what happened and what
+        to try), ``status == Status.SUCCESS`` is a bool array, and its repr
+        names the statuses.
+    message : str
+        A summary: how many systems were solved, and the count per status.
     nit : ndarray of int, shape (N,)
         Iterations of each system.
     fnorm : ndarray, shape (N,)
@@ -195,7 +181,8 @@ class BatchResult:
     """
     x: np.ndarray
     success: np.ndarray
-    status: np.ndarray
+    status: StatusArray
+    message: str
     nit: np.ndarray
     fnorm: np.ndarray
     nfev: np.ndarray
@@ -207,8 +194,7 @@ class BatchResult:
     @property
     def counts(self) -> Dict[Status, int]:
         """Number of systems per status (only statuses that occur)."""
-        codes, counts = np.unique(self.status, return_counts=True)
-        return {Status(int(c)): int(k) for c, k in zip(codes, counts)}
+        return _counts(self.status)
 
     def __repr__(self) -> str:
         N, n = self.x.shape
@@ -222,6 +208,18 @@ class BatchResult:
             lines.append(f"  nit median {np.median(self.nit):g}, max {self.nit.max()}; "
                          f"nfev total {int(self.nfev.sum())}; worst solved max|F| {worst}")
         return "\n".join(lines)
+
+
+def _counts(status) -> Dict[Status, int]:
+    codes, counts = np.unique(np.asarray(status).view(np.ndarray), return_counts=True)
+    return {Status(int(c)): int(k) for c, k in zip(codes, counts)}
+
+
+def _summary(status, success, tol) -> str:
+    N = status.size
+    counts = ", ".join(f"{s.name}: {k}" for s, k in _counts(status).items())
+    return (f"{int(success.sum())} of {N} systems solved (max|F| <= {tol:g})"
+            + (f"; {counts}" if counts else ""))
 
 
 # ------------------------------------------------------------------ public
@@ -299,8 +297,8 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
                          f"got {method!r}")
     jac_name = canonical_method(jac, JAC_METHODS, name="jac")
-    tol = _positive_float(tol, "tol")
-    xtol = _positive_float(xtol, "xtol", allow_zero=True)
+    tol = positive_float(tol, "tol")
+    xtol = positive_float(xtol, "xtol", allow_zero=True)
     maxiter = positive_int(maxiter, "maxiter")
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -317,36 +315,17 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         _run_compiled(fun, jac_name, rec, X0, P, *options, *outputs)
     else:
         _run_python(fun, jac_name, X0, P, *options, *outputs)
-    X, status, nit, fnorm, nfev = outputs
-    _check_faults(fun, X0, P, status, fnorm)
-    return BatchResult(X, status == NW.SUCCESS, status, nit, fnorm, nfev, tol)
-
-
-def _positive_float(value, name: str, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not (np.isfinite(v) and (v > 0 or (allow_zero and v == 0))):
-        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}, "
-                         f"got {value!r}")
-    return v
-
-
-def _real_array(value, name: str) -> np.ndarray:
-    try:
-        a = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
+    X, codes, nit, fnorm, nfev = outputs
+    _check_faults(fun, X0, P, codes, fnorm)
+    success = codes == NW.SUCCESS
+    return BatchResult(X, success, StatusArray(codes), _summary(codes, success, tol), nit,
+                       fnorm, nfev, tol)
 
 
 def _batch_arrays(x0, params):
     """x0 as (N, n) and params as (N, k), float64 C-contiguous, checked."""
-    X0 = _real_array(x0, "x0")
-    P = _real_array(params, "params")
+    X0 = real_array(x0, "x0")
+    P = real_array(params, "params")
     if P.ndim != 2:
         raise ValueError(f"params must have shape (N, k), one row per system, got shape "
                          f"{P.shape}; for one parameter per system pass params[:, None]")
@@ -363,7 +342,7 @@ def _batch_arrays(x0, params):
     if bad.any():
         k, j = np.argwhere(bad)[0]
         more = f" ({int(bad.sum())} non-finite entries)" if bad.sum() > 1 else ""
-        raise ValueError(f"x0 must be finite; x0[{k}, {j}] = {X0[k, j]}{more}")
+        raise fault_error(BAD_X, x_name="x0", where=f"; x0[{k}, {j}] = {X0[k, j]}{more}")
     return X0, P
 
 
@@ -378,21 +357,17 @@ def _check_fun(fun, x, p, jac_name: str) -> None:
     try:
         safe = np.iscomplexobj(fun(x.astype(np.complex128), p))
     except Exception as exc:
-        raise TypeError(f"fun cannot be evaluated at complex x, which jac='complex' needs "
-                        f"({type(exc).__name__}); use jac='central', or write fun with "
-                        "complex-safe operations") from None
+        raise not_complex_safe(detail=f"it raised {type(exc).__name__} for complex x, which "
+                                      "jac='complex' needs") from None
     if not safe:
-        raise TypeError("fun is not complex-safe: it returned real values for complex x, "
-                        "so jac='complex' cannot differentiate it. Use jac='central', or "
-                        "write fun with complex-safe operations (no abs, min/max, "
-                        "comparisons or branches on x).")
+        raise not_complex_safe(detail="it returned real values for complex x")
 
 
 def _check_faults(fun, X0, P, status, fnorm) -> None:
     """Raise for the caller's faults, which the solver reports as negative codes."""
     if status.size == 0 or status.min() >= 0:
         return
-    for k in np.flatnonzero(status == _RAISED):
+    for k in np.flatnonzero(status == FUN_RAISED):
         # fun raised at x0 (in compiled code, where the exception is lost):
         # evaluate there again from Python to raise it with its message
         try:
@@ -402,14 +377,6 @@ def _check_faults(fun, X0, P, status, fnorm) -> None:
         status[k] = NONFINITE  # it did not raise again: count it as non-finite
         fnorm[k] = np.nan
     bad = np.flatnonzero(status < 0)
-    if bad.size == 0:
-        return
-    k = int(bad[0])
-    code = status[k]
-    if code == NW.BAD_F_SIZE:
-        raise FunctionError(f"fun returned an array whose length is not {X0.shape[1]} "
-                            f"for system {k}; its output length must not depend on x or p")
-    if code == NW.NOT_COMPLEX_SAFE:
-        raise TypeError(f"fun is not complex-safe for system {k}: it returned real values "
-                        "for complex x. Use jac='central'.")
-    raise RuntimeError(f"internal error: status {code} for system {k}")
+    if bad.size:
+        k = int(bad[0])
+        raise fault_error(int(status[k]), n=X0.shape[1], where=f" for system {k}")

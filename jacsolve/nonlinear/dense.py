@@ -3,31 +3,42 @@
 Design (compile time drives it): numba re-optimises the whole call tree of
 every function it compiles, so an algorithm specialised on each user function
 costs seconds per function. Here the algorithms are compiled once (cached on
-disk) and reach the user's function through *first-class function pointers*:
+disk) and reach the user's function through *first-class function pointers*
+(:mod:`jacsolve._numba.pointers`):
 
 * per user function, only small kernels are compiled (:func:`evaluate_into`,
   a Jacobian kernel such as :func:`jac_complex_into`), each bound to ``fun``
   by :func:`jacsolve._numba.options.specialise` and compiled for one fixed signature;
 * :func:`solve_dense` (and the methods it calls) takes them as
-  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``;
-* :func:`dense_solver` builds the per-function entry point: a compiled
-  closure holding those pointers as constants, so a solve from Python costs
-  one call of a few microseconds.
+  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``; its
+  signature for one type of ``args`` is :func:`solver_signature`;
+* :func:`jacsolve._numba.pointers.entry_point` builds the per-function entry
+  point (see :mod:`jacsolve.nonlinear.root`): a compiled closure holding
+  those pointers as constants, so a solve from Python costs one call of a
+  few microseconds.
 
-For plain Python functions the same algorithm runs as Python
-(:func:`jacsolve._numba.options.python_version`), with a callback if one is given.
+For plain Python functions, or with a callback, the same algorithm runs as
+Python (:func:`jacsolve._numba.options.python_version`). Newton's loop takes
+its linear algebra through the module-level names ``linear_storage``,
+``gradient``, ``gram_scale``, ``newton_direction`` and ``lm_direction``:
+:mod:`jacsolve.nonlinear.sparse` rebinds them to sparse versions and runs the
+same loop on large sparse systems.
 
 Methods (integer codes, see ``NEWTON`` ...):
 
 * Newton: damped Newton, Armijo backtracking on phi = |F|^2/2; when J is
   singular, or the Newton step fails, Levenberg-Marquardt directions
-  -(J^T J + mu I)^-1 J^T F with growing mu.
+  -(J^T J + mu I)^-1 J^T F with growing mu. NSLOW accepted steps in a row
+  that lower |F|^2 by less than 0.1 % end the solve (STALLED).
 * trust region: Powell's dogleg (MINPACK hybrd without its scaling), exact
   Jacobian at every new point.
 * Broyden: the same dogleg with rank-1 updates of J between evaluations and a
   refresh after two failed steps (hybrd proper).
-* auto: Broyden, then trust region, then Newton, each from x0, until one
-  meets the residual test; the best point wins.
+* Levenberg-Marquardt: Nielsen's damping update, exact Jacobian at every
+  accepted point.
+* auto: Broyden, then trust region, then Levenberg-Marquardt, then Newton
+  (``AUTO_STAGES``), each from x0, until one meets the residual test; the
+  best point wins.
 
 Numerical trouble is a status, never an exception: a trial point where fun
 raises or returns inf/NaN is a failed step (the line search backs off, the
@@ -35,20 +46,15 @@ trust region shrinks).
 """
 from __future__ import annotations
 
-import warnings
-
-import numba
 import numpy as np
 from numba import types
-from numba.core.errors import NumbaExperimentalFeatureWarning
-from numba.core.types.function_type import WrapperAddressProtocol
-from numba.experimental.function_type import _get_wrapper_address
 
-from .._numba.options import cached_njit, kernel_njit, python_version
 from .._linalg import lu_factor, lu_solve
-from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d,
-                      jacobian_central_t, jacobian_complex_into, jacobian_forward_t,
-                      jacobian_richardson_t, relative_steps)
+from .._numba.options import cached_njit, kernel_njit
+from .._numba.pointers import CALLBACK_SIGNATURE, F1, I1, ev_signature
+from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d, jacobian_central_t,
+                                   jacobian_complex_into, jacobian_forward_t,
+                                   jacobian_richardson_t, relative_steps)
 from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, BAD_X, CALLBACK, CONTINUE, DIVERGED, EVAL_FAILED,
                       EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE, NOT_COMPLEX_SAFE, OK, SINGULAR,
                       STALLED, SUCCESS)
@@ -127,6 +133,20 @@ def matvec_t(Jt, v, out):
         if vj != 0.0:
             for i in range(Jt.shape[1]):
                 out[i] += Jt[j, i] * vj
+
+
+@cached_njit
+def linear_storage(n):
+    """Buffers of the dense linear algebra: J^T, an (n, n) work matrix for LU
+    factors (of J, or of J^T J + mu I) and the pivots."""
+    return np.empty((n, n)), np.empty((n, n)), np.empty(n, dtype=np.int64)
+
+
+@cached_njit
+def step_buffers(n):
+    """Vectors of one step: the direction p, the gradient g, the trial point
+    x1 and fun there, f1."""
+    return np.empty(n), np.empty(n), np.empty(n), np.empty(n)
 
 
 @cached_njit
@@ -270,11 +290,6 @@ def copy_into(dst, src):
         dst[i] = src[i]
 
 
-@cached_njit
-def no_callback(x, f):
-    return False
-
-
 # -------------------------------------------- per-function kernels (small)
 # Each is bound to the user function by specialise() and compiled for one
 # signature; the algorithms call them through pointers.
@@ -339,40 +354,33 @@ def jac_complex_into(fun, x, args, f, Jt, stats):
     return OK if all_finite(Jt.ravel()) else NONFINITE
 
 
-@kernel_njit
-def jac_forward_into(fun, x, args, f, Jt, stats):
+@kernel_njit(inline=True)
+def differences_into(fun, differences, rel_step, x, args, f, Jt, stats):
+    """A difference Jacobian (kernel ``differences``, relative steps
+    ``rel_step``, no bounds) into Jt."""
     inf = np.full(x.size, np.inf)
     try:
-        Jt_new, status, nfev = jacobian_forward_t(
-            fun, x, args, f, relative_steps(x, SQRT_EPS, np.ones(x.size)), -inf, inf)
-    except Exception:
+        out = differences(fun, x, args, f, relative_steps(x, rel_step, np.ones(x.size)),
+                          -inf, inf)
+    except Exception:  # fun raised at x itself: no Jacobian here
         stats[NFAIL] += 1
         return NONFINITE
-    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+    return store_jacobian(out[0], out[-2], out[-1], Jt, stats)  # (Jt, [Et,] status, nfev)
+
+
+@kernel_njit
+def jac_forward_into(fun, x, args, f, Jt, stats):
+    return differences_into(fun, jacobian_forward_t, SQRT_EPS, x, args, f, Jt, stats)
 
 
 @kernel_njit
 def jac_central_into(fun, x, args, f, Jt, stats):
-    inf = np.full(x.size, np.inf)
-    try:
-        Jt_new, status, nfev = jacobian_central_t(
-            fun, x, args, f, relative_steps(x, EPS ** (1.0 / 3.0), np.ones(x.size)), -inf, inf)
-    except Exception:
-        stats[NFAIL] += 1
-        return NONFINITE
-    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+    return differences_into(fun, jacobian_central_t, EPS ** (1.0 / 3.0), x, args, f, Jt, stats)
 
 
 @kernel_njit
 def jac_richardson_into(fun, x, args, f, Jt, stats):
-    inf = np.full(x.size, np.inf)
-    try:
-        Jt_new, Et, status, nfev = jacobian_richardson_t(
-            fun, x, args, f, relative_steps(x, 0.1, np.ones(x.size)), -inf, inf)
-    except Exception:
-        stats[NFAIL] += 1
-        return NONFINITE
-    return store_jacobian(Jt_new, status, nfev, Jt, stats)
+    return differences_into(fun, jacobian_richardson_t, 0.1, x, args, f, Jt, stats)
 
 
 @kernel_njit
@@ -470,13 +478,8 @@ def take_step(callback, x, f, x1, f1, tol, stats, hist):
 def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
     """Damped Newton with Levenberg-Marquardt fallback; x, f updated in place."""
     n = x.size
-    Jt = np.empty((n, n))
-    LU = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    p = np.empty(n)
-    g = np.empty(n)
-    x1 = np.empty(n)
-    f1 = np.empty(n)
+    Jt, LU, piv = linear_storage(n)
+    p, g, x1, f1 = step_buffers(n)
     nslow = 0
     while True:
         if stats[NIT] >= maxiter:
@@ -522,15 +525,10 @@ def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, sta
     Jacobian is updated by rank-1 formulas and re-evaluated after two failed
     steps, otherwise it is evaluated at every new point."""
     n = x.size
-    Jt = np.empty((n, n))
-    LU = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
+    Jt, LU, piv = linear_storage(n)
+    p, g, x1, f1 = step_buffers(n)
     pN = np.empty(n)
-    p = np.empty(n)
-    g = np.empty(n)
     work = np.empty(n)
-    x1 = np.empty(n)
-    f1 = np.empty(n)
     df = np.empty(n)
     xnorm = norm2(x)
     fnorm = norm2(f)
@@ -622,13 +620,8 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
     """Levenberg-Marquardt on |F|^2/2 with Nielsen's damping update: steps
     -(J^T J + mu I)^-1 J^T F, exact Jacobian at every accepted point."""
     n = x.size
-    Jt = np.empty((n, n))
-    A = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    p = np.empty(n)
-    g = np.empty(n)
-    x1 = np.empty(n)
-    f1 = np.empty(n)
+    Jt, A, piv = linear_storage(n)
+    p, g, x1, f1 = step_buffers(n)
     mu = -1.0
     nu = 2.0
     nslow = 0
@@ -740,119 +733,24 @@ def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, s
     return best_status
 
 
-# ----------------------------------------------- first-class function values
-F1 = types.float64[::1]
-F2 = types.float64[:, ::1]
-I1 = types.int64[::1]
+# ------------------------------------------------------------- entry points
+def solver_signature(argty, derivative):
+    """The signature of :func:`solve_dense` for ``args`` of type argty, with
+    ``derivative`` the type of its second pointer (the Jacobian kernel; the
+    J v kernel for :func:`jacsolve.nonlinear.krylov.solve_krylov`, which
+    shares it)."""
+    return types.int64(types.FunctionType(ev_signature(argty)), derivative,
+                       types.FunctionType(CALLBACK_SIGNATURE), F1, argty, types.int64,
+                       types.float64, types.float64, types.int64, F1, F1, I1, F1)
 
 
-def ev_signature(argty):
-    return types.int64(F1, argty, F1, I1)
-
-
-def jac_signature(argty):
-    return types.int64(F1, argty, F1, F2, I1)
-
-
-CALLBACK_SIGNATURE = types.boolean(F1, F1)
-
-
-class Pointer(WrapperAddressProtocol):
-    """A compiled function as a first-class function value: its address for
-    one signature (numba calls through it without re-compiling the callee)."""
-
-    def __init__(self, dispatcher, sig):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            dispatcher.compile(sig.args)
-            self._addr = _get_wrapper_address(dispatcher, sig)
-        self._sig = sig
-        self._dispatcher = dispatcher  # keeps the code alive
-
-    def __wrapper_address__(self):
-        return self._addr
-
-    def signature(self):
-        return self._sig
-
-
-_NO_CALLBACK = []
-
-
-def no_callback_pointer():
-    if not _NO_CALLBACK:
-        _NO_CALLBACK.append(Pointer(no_callback, CALLBACK_SIGNATURE))
-    return _NO_CALLBACK[0]
-
-
-_ALGORITHMS: dict = {}
-
-
-def algorithm_pointer(algo, argty, extra):
-    """``algo`` compiled (or loaded from the cache) for ``args`` of type argty."""
-    key = (algo, argty)
-    ptr = _ALGORITHMS.get(key)
-    if ptr is None:
-        ev = types.FunctionType(ev_signature(argty))
-        cb = types.FunctionType(CALLBACK_SIGNATURE)
-        sig = types.int64(ev, *extra(argty), cb, *_TAIL_TYPES[algo](argty))
-        ptr = _ALGORITHMS[key] = Pointer(algo, sig)
-    return ptr
-
-
-def _dense_tail(argty):
-    return (F1, argty, types.int64, types.float64, types.float64, types.int64, F1, F1, I1, F1)
-
-
-_TAIL_TYPES = {solve_dense: _dense_tail}
-
-
-def entry_point(algo, pointers, argty, extra, alloc):
-    """A compiled closure that allocates the outputs and calls ``algo`` with
-    the per-function pointers as constants: one call from Python per solve."""
-    namespace = {"_algo": algorithm_pointer(algo, argty, extra), "np": np,
-                 "_alloc": alloc}
-    names = []
-    for k, ptr in enumerate(pointers):
-        namespace[f"_p{k}"] = ptr
-        names.append(f"_p{k}")
-    src = ("def entry(x0, args, method, tol, xtol, maxiter):\n"
-           "    x, f, stats, hist = _alloc(x0, maxiter)\n"
-           f"    status = _algo({', '.join(names)}, x0, args, method, tol, xtol, maxiter,"
-           " x, f, stats, hist)\n"
-           "    return x, f, status, stats, hist\n")
-    exec(src, namespace)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        return numba.njit(error_model="numpy")(namespace["entry"])
+SOLVE_PARAMS = ("x0", "args", "method", "tol", "xtol", "maxiter")
+SOLVE_OUTPUTS = ("x", "f", "stats", "hist")
 
 
 @cached_njit
 def allocate(x0, maxiter):
+    """The outputs of one solve: x, f, stats and the residual history."""
     n = x0.size
     return (np.empty(n), np.empty(n), np.zeros(NSTATS, dtype=np.int64),
             np.empty(min(maxiter, HIST_MAX) + 1))
-
-
-def dense_entry(fun, jac_kernel, jac_target, argty):
-    """The compiled solve for (fun, Jacobian kernel, type of args)."""
-    from .._numba.options import specialise
-    ev = Pointer(specialise(evaluate_into, fun), ev_signature(argty))
-    jp = Pointer(specialise(jac_kernel, jac_target), jac_signature(argty))
-    return entry_point(solve_dense, (ev, jp, no_callback_pointer()), argty,
-                       lambda a: (types.FunctionType(jac_signature(a)),), allocate)
-
-
-def dense_python(fun, jac_kernel, jac_target, callback):
-    """The same solve as Python (plain functions, or a callback)."""
-    from functools import partial
-    ev = partial(python_version(evaluate_into), fun)
-    jp = partial(python_version(jac_kernel), jac_target)
-    cb = no_callback if callback is None else callback
-    solve = python_version(solve_dense)
-
-    def entry(x0, args, method, tol, xtol, maxiter):
-        x, f, stats, hist = allocate(x0, maxiter)
-        status = solve(ev, jp, cb, x0, args, method, tol, xtol, maxiter, x, f, stats, hist)
-        return x, f, status, stats, hist
-    return entry

@@ -5,7 +5,10 @@ residual eta from Eisenstat and Walker's second choice), where every J v is
 one complex evaluation Im F(x + i h v) / h: exact to rounding, so GMRES sees
 the true Jacobian. The step is then damped by the Armijo line search of
 :mod:`jacsolve.nonlinear.dense`. Like the dense solvers, the loop is compiled once
-and reaches the user function through pointers (see :mod:`jacsolve.nonlinear.dense`).
+and reaches the user function through pointers (see :mod:`jacsolve._numba.pointers`);
+:func:`solve_krylov` has the signature of ``solve_dense``
+(:func:`jacsolve.nonlinear.dense.solver_signature`), with the J v kernel
+(:func:`jvp_signature`) in place of the Jacobian kernel.
 """
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ import numpy as np
 from numba import types
 
 from .._numba.options import cached_njit, kernel_njit
+from .._numba.pointers import F1, I1
 from ..derivatives.kernels import COMPLEX_STEP, all_finite, jvp_complex
 from ..status import (BAD_F_SIZE, EVAL_FAILED, EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE,
                       NOT_COMPLEX_SAFE, OK, STALLED, SUCCESS)
-from .dense import (EXTRA, KRYLOV, F1, I1, NFAIL, NFEV, NIT, NSLOW, algorithm, copy_into, dot,
-                    line_search, maxabs, norm2, record, take_step, _TAIL_TYPES, _dense_tail)
+from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, copy_into, dot,
+                    line_search, maxabs, norm2, record, take_step)
 
 RESTART = 40          # GMRES restart length
 MAX_INNER = 1000      # J v products per Newton step at most
@@ -25,6 +29,7 @@ ETA_MAX = 0.9
 
 
 def jvp_signature(argty):
+    """``jvp(x, args, v, out, stats) -> int64``: out = J(x) v; a status code."""
     return types.int64(F1, argty, F1, F1, I1)
 
 
@@ -194,6 +199,3 @@ def solve_krylov(ev, jvp, callback, x0, args, method, tol, xtol, maxiter, x, f, 
             eta_new = max(eta_new, 0.9 * eta * eta)
         eta = min(eta_new, ETA_MAX)
         fnorm_old = fnorm_new
-
-
-_TAIL_TYPES[solve_krylov] = _dense_tail

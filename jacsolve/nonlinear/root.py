@@ -4,12 +4,15 @@ The module is not called ``solve`` so that importing it cannot shadow the
 function ``jacsolve.solve``.
 
 Small dense systems run the whole iteration in one compiled call (see
-:mod:`jacsolve.nonlinear.dense`); large ones use sparse LU steps with coloured sparse
-Jacobians (``sparsity=``) or Jacobian-free Newton-GMRES (``method="krylov"``).
+:mod:`jacsolve.nonlinear.dense`); large ones use the same Newton loop with
+sparse LU steps and coloured sparse Jacobians (``sparsity=``, see
+:mod:`jacsolve.nonlinear.sparse`) or Jacobian-free Newton-GMRES
+(``method="krylov"``, :mod:`jacsolve.nonlinear.krylov`). This module checks the
+arguments, builds the per-function entry points (compiled, or the same
+algorithm run as Python) and turns the outcome into a :class:`RootResult`.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
@@ -17,18 +20,19 @@ from typing import Callable, Optional
 import numba
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+from numba import types
 
-from . import krylov as KR
 from . import dense as NW
+from . import krylov as KR
+from . import sparse as SP
+from .._arguments import as_args, as_vector, positive_float, positive_int
+from .._numba.calls import evaluate_once, is_typing_error, typing_message
 from .._numba.options import is_jitted, python_version, record_for, specialise, warn_if_python
-from .._arguments import as_args, as_vector, positive_int
-from .._numba.calls import call_kernel, evaluate_once, is_typing_error, typing_message
-from ..status import FunctionError
+from .._numba.pointers import (Pointer, algorithm_pointer, entry_point, ev_signature,
+                               jac_signature, no_callback, no_callback_pointer)
 from ..derivatives.coloring import group_columns
-from ..derivatives.differences import DEFAULT_REL_STEP, canonical_method
-from ..derivatives.kernels import OK, relative_steps, sparse_central, sparse_complex, sparse_forward
-from ..status import Status
+from ..derivatives.differences import canonical_method
+from ..status import NOT_COMPLEX_SAFE_HINT, FunctionError, Status, fault_error
 
 __all__ = ["solve", "RootResult", "ConvergenceError"]
 
@@ -147,7 +151,9 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         Pattern (n, n) of the Jacobian. Columns are grouped once
         (:func:`jacsolve.group_columns`; pass the ``ColumnGroups`` to reuse),
         Jacobians cost one evaluation per group, and steps come from a sparse
-        LU (``scipy.sparse.linalg.splu``). Methods ``"auto"`` and ``"newton"``.
+        LU (``scipy.sparse.linalg.splu``): the Newton method, with ``"auto"``
+        or ``"newton"``, and ``jac`` ``"complex"``, ``"central"``,
+        ``"forward"`` or a callable.
     callback : callable, optional
         ``callback(x, f)`` after every accepted step (the last one included); a
         true return stops the solve with ``Status.CALLBACK`` (unless the
@@ -165,7 +171,8 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         For bad input, naming the argument: x0 not finite or not 1-D, fun
         returning the wrong length, jac of the wrong shape, an unknown method.
     FunctionError
-        When fun raises at x0. Where fun raises or returns inf/NaN at a later
+        When fun raises at x0, or its output length changes from one x to
+        another. Where fun raises or returns inf/NaN at a later
         trial point, the step is treated as failed (the line search backs off,
         the trust region shrinks) and the count appears in the message.
 
@@ -192,15 +199,15 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x = _vector(x0)
     n = x.size
-    args = args if type(args) is tuple else as_args(args)
+    args = _writable(args if type(args) is tuple else as_args(args))
     code = METHODS.get(method) if type(method) is str else None
     if code is None:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
                          f"got {method!r}")
     if not (type(tol) is float and 0.0 < tol < np.inf):
-        tol = _positive(tol, "tol")
+        tol = positive_float(tol, "tol")
     if not (type(xtol) is float and 0.0 <= xtol < np.inf):
-        xtol = _positive(xtol, "xtol", allow_zero=True)
+        xtol = positive_float(xtol, "xtol", allow_zero=True)
     maxiter = min(100 * (n + 1), 1000) if maxiter is None else positive_int(maxiter, "maxiter")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
@@ -210,18 +217,27 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         if code not in (NW.AUTO, NW.NEWTON):
             raise ValueError(f"method={method!r} does not use sparsity; with sparsity use "
                              "method='auto' or 'newton' (or drop sparsity for 'krylov')")
-        out = _solve_sparse(fun, x, args, jac if analytic else jname, tol, xtol, maxiter,
-                            sparsity, callback)
+        if not analytic and jname not in SP.SPARSE_JACOBIANS:
+            raise ValueError(f"jac={jname!r} does not support sparsity; use "
+                             f"{', '.join(map(repr, SP.SPARSE_JACOBIANS))} or a callable")
+        run = _sparse_entry(fun, x, args, jac if analytic else jname, sparsity, callback)
+        code = NW.NEWTON
     else:
         if code == NW.AUTO and n > DENSE_MAX:
             code = NW.KRYLOV
         if code == NW.KRYLOV and (analytic or jname != "complex"):
             raise ValueError("method='krylov' is Jacobian-free (J v by complex step); it "
                              f"takes no jac, got jac={jac!r}")
-        out = _solve_compiled(fun, x, args, code, jac if analytic else None, jname, tol, xtol,
-                              maxiter, callback)
-    xr, f, status, stats, hist, used = out
-    result = _result(xr, f, status, stats, hist, used, method, tol)
+        run = _dense_entry(fun, x, args, code, jac if analytic else None, jname, callback)
+    try:
+        status, xr, f, stats, hist = run(x, args, code, tol, xtol, maxiter)
+    except Exception as exc:
+        if is_typing_error(exc):
+            raise compile_error(exc, jname) from None
+        raise
+    if status < 0 or (status == NW.NONFINITE and stats[NW.NIT] == 0):
+        _raise_fault(status, fun, x, args)
+    result = _result(xr, f, status, stats, hist, method, tol)
     if raise_on_failure and not result.success:
         raise ConvergenceError(result)
     return result
@@ -230,20 +246,19 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
 # ---------------------------------------------------------------- validation
 def _vector(x0):
     if (type(x0) is np.ndarray and x0.ndim == 1 and x0.dtype.char == "d"
-            and x0.flags.c_contiguous and x0.size):
+            and x0.flags.c_contiguous and x0.flags.writeable and x0.size):
         return x0  # finiteness is checked by the kernel (status BAD_X)
     return as_vector(x0, "x0")
 
 
-def _positive(value, name, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
-    if not (v < np.inf and (v >= 0.0 if allow_zero else v > 0.0)):
-        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'}, "
-                         f"got {value!r}")
-    return v
+def _writable(args: tuple) -> tuple:
+    """args with read-only arrays copied: they have their own numba type, and
+    an entry point compiled for writable arrays would reject them."""
+    for a in args:
+        if type(a) is np.ndarray and not a.flags.writeable:
+            return tuple(a.copy() if type(a) is np.ndarray and not a.flags.writeable else a
+                         for a in args)
+    return args
 
 
 def _jac_name(jac) -> str:
@@ -255,7 +270,7 @@ def _jac_name(jac) -> str:
 def _check_x0(x):
     if not np.all(np.isfinite(x)):
         j = int(np.flatnonzero(~np.isfinite(x))[0])
-        raise ValueError(f"x0 must be finite; x0[{j}] = {x[j]}")
+        raise fault_error(NW.BAD_X, x_name="x0", where=f"; x0[{j}] = {x[j]}")
 
 
 def _check_jac_shape(jac, x, args):
@@ -281,231 +296,137 @@ def _check_f0(fun, x, args):
     return f0
 
 
-# ------------------------------------------------------ dense and Krylov paths
+def _raise_fault(status, fun, x0, args):
+    """Raise for what a fault status (or NONFINITE at x0) reports; fun is
+    evaluated at x0 again from Python where that gives a clearer error."""
+    if status == NW.BAD_X:
+        _check_x0(x0)
+    if status in (NW.BAD_F_SIZE, NW.NONFINITE):
+        _check_f0(fun, x0, args)  # a wrong length at x0, or fun raising there
+    if status < 0:
+        raise fault_error(status, n=x0.size)
+
+
+def compile_error(exc, jname):
+    """The TypeError for fun that numba could not compile (``jname``: the Jacobian method)."""
+    if not is_typing_error(exc):
+        return exc
+    hint = (f" If complex step is the cause: {NOT_COMPLEX_SAFE_HINT}; or use jac='central'."
+            if jname == "complex" else "")
+    return TypeError(typing_message(exc, "fun") + hint)
+
+
+# ------------------------------------------------------------- entry points
 _ENTRIES: dict = {}
 _EMPTY_ARGS_TYPE = numba.typeof(())
 
 
-def _entry(fun, code, jac, jname, args):
+def _args_type(args):
+    return _EMPTY_ARGS_TYPE if not args else numba.typeof(args)
+
+
+def _compiled_entry(fun, krylov, jac, jname, args):
     """The compiled solve for (fun, algorithm, Jacobian, type of args), built once."""
-    krylov = code == NW.KRYLOV
-    argty = _EMPTY_ARGS_TYPE if not args else numba.typeof(args)
+    argty = _args_type(args)
     key = (fun, krylov, jac if jac is not None else jname, argty if args else None)
     entry = _ENTRIES.get(key)
     if entry is None:
         if len(_ENTRIES) >= 512:
             _ENTRIES.clear()
         try:
+            ev = _ev_pointer(fun, argty)
             if krylov:
-                ev = NW.Pointer(specialise(NW.evaluate_into, fun), NW.ev_signature(argty))
-                jv = NW.Pointer(specialise(KR.jvp_complex_into, fun), KR.jvp_signature(argty))
-                entry = NW.entry_point(KR.solve_krylov, (ev, jv, NW.no_callback_pointer()),
-                                       argty, lambda a: (numba.types.FunctionType(
-                                           KR.jvp_signature(a)),), NW.allocate)
+                algorithm, sig = KR.solve_krylov, KR.jvp_signature(argty)
+                derivative = Pointer(specialise(KR.jvp_complex_into, fun), sig)
             else:
+                algorithm, sig = NW.solve_dense, jac_signature(argty)
                 target = fun if jac is None else jac
-                entry = NW.dense_entry(fun, NW.JACOBIAN_KERNELS[jname], target, argty)
+                derivative = Pointer(specialise(NW.JACOBIAN_KERNELS[jname], target), sig)
+            solver = algorithm_pointer(
+                algorithm, NW.solver_signature(argty, types.FunctionType(sig)))
+            entry = entry_point(solver, (ev, derivative, no_callback_pointer()),
+                                params=NW.SOLVE_PARAMS, outputs=NW.SOLVE_OUTPUTS,
+                                alloc=NW.allocate, alloc_params=("x0", "maxiter"))
         except Exception as exc:
-            raise _compile_error(exc, jname) from None
+            raise compile_error(exc, jname) from None
         _ENTRIES[key] = entry
     return entry
 
 
-def _compile_error(exc, jname):
-    if not is_typing_error(exc):
-        return exc
-    hint = (" If fun is not complex-safe (abs, min/max or comparisons on x, outputs not "
-            "allocated with dtype=x.dtype), use jac='central'." if jname == "complex" else "")
-    return TypeError(typing_message(exc, "fun") + hint)
+def _ev_pointer(fun, argty):
+    return Pointer(specialise(NW.evaluate_into, fun), ev_signature(argty))
 
 
-def _solve_compiled(fun, x, args, code, jac, jname, tol, xtol, maxiter, callback):
-    method_code = code
+def _as_python(solver, ev, derivative, callback):
+    """An entry point like the compiled one, running ``solver`` as Python."""
+    def run(x0, args, method, tol, xtol, maxiter):
+        x, f, stats, hist = NW.allocate(x0, maxiter)
+        status = solver(ev, derivative, callback, x0, args, method, tol, xtol, maxiter, x, f,
+                        stats, hist)
+        return status, x, f, stats, hist
+    return run
+
+
+def _python_callback(callback):
+    if callback is None:
+        return no_callback
+    return lambda x, f: bool(callback(x.copy(), f.copy()))
+
+
+def _dense_entry(fun, x, args, code, jac, jname, callback):
+    """The dense or Krylov solve: compiled, or as Python for plain functions and callbacks."""
     jitted = record_for(fun).jitted and (jac is None or is_jitted(jac))
     if jac is not None:
         _check_x0(x)
         _check_jac_shape(jac, x, args)
-    if not jitted or callback is not None:
-        _check_x0(x)
-        if not is_jitted(fun):
-            warn_if_python(fun, stacklevel=4)
-        _check_f0(fun, x, args)
-        run = _python_entry(fun, code, jac, jname, callback)
-    else:
+    if jitted and callback is None:
         if code == NW.KRYLOV:
             _check_x0(x)
-        run = _entry(fun, code, jac, jname, args)
-    try:
-        xr, f, status, stats, hist = run(x, args, method_code, tol, xtol, maxiter)
-    except Exception as exc:
-        if is_typing_error(exc):
-            raise _compile_error(exc, jname) from None
-        raise
-    if status == NW.NONFINITE and stats[NW.NIT] == 0:
-        _check_f0(fun, x, args)  # raises FunctionError if fun raised at x0
-    return xr, f, status, stats, hist, int(stats[NW.EXTRA])
-
-
-def _python_entry(fun, code, jac, jname, callback):
-    cb = None if callback is None else (lambda x, f: bool(callback(x.copy(), f.copy())))
+        return _compiled_entry(fun, code == NW.KRYLOV, jac, jname, args)
+    _check_x0(x)
+    if not is_jitted(fun):
+        warn_if_python(fun, stacklevel=4)
+    _check_f0(fun, x, args)
+    ev = partial(python_version(NW.evaluate_into), fun)
     if code == NW.KRYLOV:
-        ev = partial(python_version(NW.evaluate_into), fun)
-        jv = partial(python_version(KR.jvp_complex_into), fun)
-        solve_k = python_version(KR.solve_krylov)
-
-        def run(x0, args, method, tol, xtol, maxiter):
-            x, f, stats, hist = NW.allocate(x0, maxiter)
-            status = solve_k(ev, jv, cb or NW.no_callback, x0, args, method, tol, xtol,
-                             maxiter, x, f, stats, hist)
-            return x, f, status, stats, hist
-        return run
-    target = fun if jac is None else jac
-    return NW.dense_python(fun, NW.JACOBIAN_KERNELS[jname], target, cb)
+        solver = python_version(KR.solve_krylov)
+        derivative = partial(python_version(KR.jvp_complex_into), fun)
+    else:
+        solver = python_version(NW.solve_dense)
+        target = fun if jac is None else jac
+        derivative = partial(python_version(NW.JACOBIAN_KERNELS[jname]), target)
+    return _as_python(solver, ev, derivative, _python_callback(callback))
 
 
-# ------------------------------------------------------------------ sparse path
-def _solve_sparse(fun, x, args, jac, tol, xtol, maxiter, sparsity, callback):
-    """Newton with sparse LU steps; Levenberg-Marquardt steps where LU fails."""
+def _sparse_entry(fun, x, args, jac, sparsity, callback):
+    """Newton with sparse LU steps: the dense Newton loop run as Python on
+    sparse storage (:mod:`jacsolve.nonlinear.sparse`), fun compiled if it is."""
     _check_x0(x)
     n = x.size
     if not is_jitted(fun):
         warn_if_python(fun, stacklevel=4)
-    f0 = _check_f0(fun, x, args)
+    _check_f0(fun, x, args)
     groups = group_columns(sparsity, shape=(n, n))
-    analytic = callable(jac)
-    if analytic:
+    if callable(jac):
         _check_jac_shape(jac, x, args)
-    stats = np.zeros(NW.NSTATS, dtype=np.int64)
-    stats[NW.NFEV] = 1
-    hist = np.empty(min(maxiter, NW.HIST_MAX) + 1)
-    x = x.copy()
-    f = f0.copy()
-    NW.record(hist, stats, f)
-    if not np.all(np.isfinite(f)):
-        return x, f, NW.NONFINITE, stats, hist, NW.NEWTON
-    line_search, ev = _sparse_line_search(fun, args)
-    x1 = np.empty(n)
-    f1 = np.empty(n)
-    status = NW.SUCCESS if NW.maxabs(f) <= tol else None
-    while status is None:
-        if stats[NW.NIT] >= maxiter:
-            status = NW.MAXITER
-            break
-        J = _sparse_jacobian(fun, x, args, f, jac, groups, stats)
-        if J is None:
-            status = NW.NONFINITE
-            break
-        g = J.T @ f
-        if not np.any(g):
-            status = NW.SINGULAR
-            break
-        stats[NW.NIT] += 1
-        code = NW.EVAL_FAILED
-        for p in _sparse_directions(J, f, g):
-            NW.cap_step(p, x)
-            code = line_search(ev, x, args, f, p, float(g @ p), xtol, stats, x1, f1)
-            if code != NW.EVAL_FAILED:
-                break
-        if code == NW.EVAL_SIZE:
-            raise ValueError(f"fun must return an array of length {n}; its length changed")
-        if code == NW.EVAL_FAILED:
-            NW.record(hist, stats, f)
-            status = NW.STALLED
-            break
-        x[:] = x1
-        f[:] = f1
-        NW.record(hist, stats, f)
-        s = NW.stop_after_step(x, f, tol)
-        stop = callback is not None and callback(x.copy(), f.copy())
-        if s >= 0:
-            status = s
-        elif stop:
-            status = NW.CALLBACK
-    return x, f, status, stats, hist, NW.NEWTON
-
-
-def _sparse_line_search(fun, args):
-    if is_jitted(fun):
-        argty = _EMPTY_ARGS_TYPE if not args else numba.typeof(args)
-        key = (fun, "sparse-ev", argty)
+    compiled = is_jitted(fun)
+    if compiled:
+        key = (fun, "sparse-ev", _args_type(args))
         ev = _ENTRIES.get(key)
         if ev is None:
-            ev = _ENTRIES[key] = NW.Pointer(specialise(NW.evaluate_into, fun),
-                                            NW.ev_signature(argty))
-        return NW.line_search, ev
-    return python_version(NW.line_search), partial(python_version(NW.evaluate_into), fun)
-
-
-def _sparse_directions(J, f, g):
-    """Newton's step by sparse LU, then Levenberg-Marquardt steps with growing mu."""
-    Jc = J.tocsc()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            p = -spla.splu(Jc).solve(f)
-        if np.all(np.isfinite(p)):
-            yield p
-    except RuntimeError:  # exactly singular
-        pass
-    JtJ = (Jc.T @ Jc).tocsc()
-    scale = float(JtJ.diagonal().max())
-    eye = sp.identity(J.shape[0], format="csc")
-    for mu in (NW.SQRT_EPS * scale, 1e-3 * scale, scale):
-        try:
-            p = -spla.splu((JtJ + mu * eye).tocsc()).solve(g)
-        except RuntimeError:
-            continue
-        if np.all(np.isfinite(p)):
-            yield p
-
-
-def _sparse_jacobian(fun, x, args, f, jac, groups, stats):
-    """The CSR Jacobian at x (None when it is not finite)."""
-    n = x.size
-    stats[NW.NJEV] += 1
-    if callable(jac):
-        J = jac(x, *args)
-        J = sp.csr_array(J) if sp.issparse(J) else sp.csr_array(np.asarray(J, dtype=float))
-        if J.shape != (n, n):
-            raise ValueError(f"jac must return the ({n}, {n}) Jacobian, got shape {J.shape}")
-        return J if np.all(np.isfinite(J.data)) else None
-    g = (groups.cols, groups.cptr, groups.nz, groups.gptr, groups.row_of, groups.col_of,
-         groups.nnz)
-    ones = np.ones(n)
-    h = relative_steps(x, DEFAULT_REL_STEP[jac], ones)
-    if jac == "complex":
-        data, status, nfev = call_kernel(specialise(sparse_complex, fun), x, args, h, n, *g)
-    elif jac in ("forward", "central"):
-        kernel = sparse_forward if jac == "forward" else sparse_central
-        inf = np.full(n, np.inf)
-        data, status, nfev = call_kernel(specialise(kernel, fun), x, args, f, h, -inf, inf, *g)
+            ev = _ENTRIES[key] = _ev_pointer(fun, _args_type(args))
     else:
-        raise ValueError("jac='richardson' does not support sparsity; use 'complex' or "
-                         "'central'")
-    stats[NW.NFEV] += nfev
-    if status != OK or not np.all(np.isfinite(data)):
-        return None
-    return sp.csr_array((data, groups.indices, groups.indptr), shape=(n, n))
+        ev = partial(python_version(NW.evaluate_into), fun)
+    return _as_python(SP.newton_solver(compiled), ev, SP.jacobian_kernel(fun, jac, groups, n),
+                      _python_callback(callback))
 
 
 # -------------------------------------------------------------------- results
-def _result(x, f, status, stats, hist, used, method, tol):
-    n = x.size
-    if status == NW.BAD_X:
-        _check_x0(x)
-    if status == NW.BAD_F_SIZE:
-        m = int(stats[NW.EXTRA])
-        raise ValueError(f"fun must return an array of length {n} (that of x0); it returned "
-                         + (f"{m} values" if m >= 0 and m != n else "arrays of another length"))
-    if status == NW.BAD_JAC_SHAPE:
-        raise ValueError(f"jac must return the ({n}, {n}) Jacobian at every x")
-    if status == NW.NOT_COMPLEX_SAFE:
-        raise TypeError("fun is not complex-safe: it returned real values for complex x, "
-                        "so jac='complex' cannot differentiate it; use jac='central'")
+def _result(x, f, status, stats, hist, method, tol):
     st = _STATUS[status]
     fnorm = float(NW.maxabs(f))
     success = status == NW.SUCCESS and fnorm <= tol
-    nit, nfev, njev, nfail, nhist = stats.tolist()[:5]
+    nit, nfev, njev, nfail, nhist, used = stats.tolist()[:6]
     msg = (f"{st.message} (max|F| = {fnorm:.2e} <= tol = {tol:g})" if success else
            f"{st.message}. max|F| = {fnorm:.2e} > tol = {tol:g}")
     if nfail:

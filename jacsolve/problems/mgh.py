@@ -37,11 +37,8 @@ def rosenbrock(x):
 
 @jit(cache=True)
 def rosenbrock_jac(x):
-    J = np.zeros((2, 2))
-    J[0, 0] = -1.0
-    J[1, 0] = -20.0 * x[0]
-    J[1, 1] = 10.0
-    return J
+    return np.array([[-1.0, 0.0],
+                     [-20.0 * x[0], 10.0]])
 
 
 # ------------------------------------------------------- 2. Powell singular
@@ -59,16 +56,12 @@ def powell_singular(x):
 
 @jit(cache=True)
 def powell_singular_jac(x):
-    J = np.zeros((4, 4))
-    J[0, 0] = 1.0
-    J[0, 1] = 10.0
-    J[1, 2] = np.sqrt(5.0)
-    J[1, 3] = -np.sqrt(5.0)
-    J[2, 1] = 2.0 * (x[1] - 2.0 * x[2])
-    J[2, 2] = -2.0 * J[2, 1]
-    J[3, 0] = 2.0 * np.sqrt(10.0) * (x[0] - x[3])
-    J[3, 3] = -J[3, 0]
-    return J
+    a = 2.0 * (x[1] - 2.0 * x[2])
+    b = 2.0 * np.sqrt(10.0) * (x[0] - x[3])
+    return np.array([[1.0, 10.0, 0.0, 0.0],
+                     [0.0, 0.0, np.sqrt(5.0), -np.sqrt(5.0)],
+                     [0.0, a, -2.0 * a, 0.0],
+                     [b, 0.0, 0.0, -b]])
 
 
 # -------------------------------------------------- 3. Powell badly scaled
@@ -82,12 +75,8 @@ def powell_badly_scaled(x):
 
 @jit(cache=True)
 def powell_badly_scaled_jac(x):
-    J = np.empty((2, 2))
-    J[0, 0] = 1e4 * x[1]
-    J[0, 1] = 1e4 * x[0]
-    J[1, 0] = -np.exp(-x[0])
-    J[1, 1] = -np.exp(-x[1])
-    return J
+    return np.array([[1e4 * x[1], 1e4 * x[0]],
+                     [-np.exp(-x[0]), -np.exp(-x[1])]])
 
 
 # ----------------------------------------------------------------- 4. Wood
@@ -105,20 +94,12 @@ def wood(x):
 
 @jit(cache=True)
 def wood_jac(x):
-    J = np.zeros((4, 4))
     t1 = x[1] - 3.0 * x[0] * x[0]
     t2 = x[3] - 3.0 * x[2] * x[2]
-    J[0, 0] = -200.0 * t1 + 1.0
-    J[0, 1] = -200.0 * x[0]
-    J[1, 0] = -400.0 * x[0]
-    J[1, 1] = 220.2
-    J[1, 3] = 19.8
-    J[2, 2] = -180.0 * t2 + 1.0
-    J[2, 3] = -180.0 * x[2]
-    J[3, 1] = 19.8
-    J[3, 2] = -360.0 * x[2]
-    J[3, 3] = 200.2
-    return J
+    return np.array([[-200.0 * t1 + 1.0, -200.0 * x[0], 0.0, 0.0],
+                     [-400.0 * x[0], 220.2, 0.0, 19.8],
+                     [0.0, 0.0, -180.0 * t2 + 1.0, -180.0 * x[2]],
+                     [0.0, 19.8, -360.0 * x[2], 200.2]])
 
 
 # -------------------------------------------------------- 5. helical valley
@@ -305,18 +286,25 @@ def discrete_boundary_value(x):
 
 
 @jit(cache=True)
+def tridiagonal(diagonal, below, above):
+    """The matrix with ``diagonal`` and the constants ``below`` and ``above`` beside it."""
+    n = diagonal.size
+    J = np.zeros((n, n))
+    for k in range(n):
+        J[k, k] = diagonal[k]
+        if k > 0:
+            J[k, k - 1] = below
+        if k < n - 1:
+            J[k, k + 1] = above
+    return J
+
+
+@jit(cache=True)
 def discrete_boundary_value_jac(x):
     n = x.size
     h = 1.0 / (n + 1)
-    J = np.zeros((n, n))
-    for k in range(n):
-        c = x[k] + (k + 1) * h + 1.0
-        J[k, k] = 2.0 + 1.5 * h * h * c * c
-        if k > 0:
-            J[k, k - 1] = -1.0
-        if k < n - 1:
-            J[k, k + 1] = -1.0
-    return J
+    c = x + np.arange(1, n + 1) * h + 1.0
+    return tridiagonal(2.0 + 1.5 * h * h * c * c, -1.0, -1.0)
 
 
 # ------------------------------------------ 10. discrete integral equation
@@ -423,15 +411,7 @@ def broyden_tridiagonal(x):
 
 @jit(cache=True)
 def broyden_tridiagonal_jac(x):
-    n = x.size
-    J = np.zeros((n, n))
-    for k in range(n):
-        J[k, k] = 3.0 - 4.0 * x[k]
-        if k > 0:
-            J[k, k - 1] = -1.0
-        if k < n - 1:
-            J[k, k + 1] = -2.0
-    return J
+    return tridiagonal(3.0 - 4.0 * x, -1.0, -2.0)
 
 
 # ------------------------------------------------------ 14. Broyden banded

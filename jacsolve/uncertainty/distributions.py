@@ -1,20 +1,12 @@
 """Input distributions for Monte Carlo propagation (GUM Supplement 1, clause 6).
 
 Each distribution is a frozen dataclass that checks its parameters, knows its
-``mean`` and ``std``, and draws samples with jacsolve's compiled samplers:
-
-* a counter-based stream: draws are cut into blocks of :data:`BLOCK` draws,
-  and block ``b`` gets its own xoshiro256** generator seeded from
-  ``(key, b)``. The draws therefore do not depend on the number of threads
-  or on how a run is split into chunks, and blocks are sampled in parallel
-  (threads running compiled code that releases the GIL).
-* the recipes of JCGM 101:2008 6.4 (trapezoidal, curvilinear trapezoidal,
-  arcsine, t, ...), inverse CDFs where they are cheap, a 256-layer ziggurat
-  for normals (exact rejection sampling, one 64-bit draw per normal 99 % of
-  the time) and Marsaglia-Tsang for gamma variates.
+``mean`` and ``std``, and draws samples with jacsolve's compiled samplers
+(:mod:`jacsolve.uncertainty.sampling`: a counter-based stream whose draws do
+not depend on the number of threads, and the recipes of JCGM 101:2008 6.4).
 
 Any frozen ``scipy.stats`` distribution is accepted too (:class:`SciPy`): it
-is sampled by its inverse CDF (``ppf``) applied to the same uniform stream.
+is sampled by its inverse CDF (``ppf``) applied to a uniform stream.
 
 Examples
 --------
@@ -31,32 +23,24 @@ from __future__ import annotations
 
 import math
 import numbers
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-import numba
 
-from .._numba.options import cached_njit
+from .._arguments import as_vector, positive_int, real_number
+from .sampling import (ARCSINE, BLOCK, CONST, CTRAP, EXPON, GAMMA, MVN, NORMAL, PPF, RECT,
+                       STUDENT_T, TRAP, TRIANG, SamplingPlan, sample_blocks, seed_key)
 
 __all__ = ["Distribution", "Constant", "Normal", "Rectangular", "Uniform", "Triangular",
            "Trapezoidal", "CurvilinearTrapezoidal", "Arcsine", "StudentT", "Exponential",
-           "Gamma", "MultivariateNormal", "SciPy", "as_distribution", "BLOCK"]
-
-BLOCK = 1024  # draws per independently seeded generator block
-
-# sampler codes (one row of ``params`` per distribution)
-CONST, NORMAL, RECT, TRIANG, TRAP, CTRAP, ARCSINE, STUDENT_T, EXPON, GAMMA, MVN, PPF = range(12)
+           "Gamma", "MultivariateNormal", "SciPy", "as_distribution",
+           # the sampling names Monte Carlo code reaches through ``jacsolve.distributions``
+           "BLOCK", "SamplingPlan", "seed_key", "sample_blocks"]
 
 
 def _real(value, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{owner}: {name} must be finite, got {v}")
-    return v
+    return real_number(value, f"{owner}: {name}")
 
 
 def _positive(value, name: str, owner: str) -> float:
@@ -66,20 +50,14 @@ def _positive(value, name: str, owner: str) -> float:
     return v
 
 
-def _limits(a, b, owner: str):
-    a, b = _real(a, "a", owner), _real(b, "b", owner)
-    if not a < b:
-        raise ValueError(f"{owner}: a must be < b, got a = {a} >= b = {b}")
-    return a, b
-
-
 class Distribution:
     """Base class: ``size`` inputs, ``mean``, ``std``, ``sample``, ``cdf``."""
 
     size = 1
 
-    def _code(self):
-        """(sampler code, 4 parameters, extra float data) for the compiled sampler."""
+    def sampler_args(self):
+        """(sampler code, 4 parameters, extra float data or None) for the compiled
+        sampler of :mod:`jacsolve.uncertainty.sampling`."""
         raise NotImplementedError
 
     def scipy(self):
@@ -96,11 +74,39 @@ class Distribution:
         ``seed`` is an int, a ``numpy.random.Generator`` or None (fresh entropy).
         These are the very samplers :func:`jacsolve.propagate_mc` uses.
         """
-        from .._arguments import positive_int
         n = positive_int(n, "n")
-        plan = SamplingPlan([self])
-        X = plan.draw(seed_key(seed), 0, n)
+        X = SamplingPlan([self]).draw(seed_key(seed), 0, n)
         return X[:, 0] if self.size == 1 else X
+
+    def _set(self, **values):
+        """Store checked parameter values (the dataclasses are frozen)."""
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True)
+class _Bounded(Distribution):
+    """A distribution on [a, b], a < b; symmetric about the midpoint unless overridden."""
+    a: float
+    b: float
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        a, b = _real(self.a, "a", owner), _real(self.b, "b", owner)
+        if not a < b:
+            raise ValueError(f"{owner}: a must be < b, got a = {a} >= b = {b}")
+        self._set(a=a, b=b)
+
+    mean = property(lambda self: 0.5 * (self.a + self.b))
+
+    _sampler = -1   # each subclass's sampler code
+
+    def _third(self) -> float:
+        """The sampler's third parameter (mode, beta, d), 0 for none."""
+        return 0.0
+
+    def sampler_args(self):
+        return self._sampler, (self.a, self.b, self._third(), 0.0), None
 
 
 @dataclass(frozen=True)
@@ -109,12 +115,12 @@ class Constant(Distribution):
     value: float
 
     def __post_init__(self):
-        object.__setattr__(self, "value", _real(self.value, "value", "Constant"))
+        self._set(value=_real(self.value, "value", "Constant"))
 
     mean = property(lambda self: self.value)
     std = property(lambda self: 0.0)
 
-    def _code(self):
+    def sampler_args(self):
         return CONST, (self.value, 0.0, 0.0, 0.0), None
 
     def cdf(self, x):
@@ -128,13 +134,12 @@ class Normal(Distribution):
     std: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", _real(self.mean, "mean", "Normal"))
         std = _real(self.std, "std", "Normal")
         if std < 0:
             raise ValueError(f"Normal: std must be >= 0, got std = {std}")
-        object.__setattr__(self, "std", std)
+        self._set(mean=_real(self.mean, "mean", "Normal"), std=std)
 
-    def _code(self):
+    def sampler_args(self):
         return NORMAL, (self.mean, self.std, 0.0, 0.0), None
 
     def scipy(self):
@@ -143,21 +148,11 @@ class Normal(Distribution):
 
 
 @dataclass(frozen=True)
-class Rectangular(Distribution):
+class Rectangular(_Bounded):
     """Rectangular (uniform) distribution on [a, b] (JCGM 101 6.4.2)."""
-    a: float
-    b: float
 
-    def __post_init__(self):
-        a, b = _limits(self.a, self.b, "Rectangular")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-
-    mean = property(lambda self: 0.5 * (self.a + self.b))
+    _sampler = RECT
     std = property(lambda self: (self.b - self.a) / math.sqrt(12.0))
-
-    def _code(self):
-        return RECT, (self.a, self.b, 0.0, 0.0), None
 
     def scipy(self):
         from scipy import stats
@@ -168,20 +163,17 @@ Uniform = Rectangular
 
 
 @dataclass(frozen=True)
-class Triangular(Distribution):
+class Triangular(_Bounded):
     """Triangular distribution on [a, b] with peak at ``mode`` (default: the midpoint, JCGM 101 6.4.5)."""
-    a: float
-    b: float
     mode: Optional[float] = None
 
     def __post_init__(self):
-        a, b = _limits(self.a, self.b, "Triangular")
+        super().__post_init__()
+        a, b = self.a, self.b
         c = 0.5 * (a + b) if self.mode is None else _real(self.mode, "mode", "Triangular")
         if not a <= c <= b:
             raise ValueError(f"Triangular: mode must lie in [a, b] = [{a}, {b}], got mode = {c}")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-        object.__setattr__(self, "mode", c)
+        self._set(mode=c)
 
     mean = property(lambda self: (self.a + self.b + self.mode) / 3.0)
 
@@ -190,8 +182,10 @@ class Triangular(Distribution):
         a, b, c = self.a, self.b, self.mode
         return math.sqrt((a * a + b * b + c * c - a * b - a * c - b * c) / 18.0)
 
-    def _code(self):
-        return TRIANG, (self.a, self.b, self.mode, 0.0), None
+    _sampler = TRIANG
+
+    def _third(self):
+        return self.mode
 
     def scipy(self):
         from scipy import stats
@@ -199,30 +193,27 @@ class Triangular(Distribution):
 
 
 @dataclass(frozen=True)
-class Trapezoidal(Distribution):
+class Trapezoidal(_Bounded):
     """Symmetric trapezoidal distribution on [a, b] (JCGM 101 6.4.4).
 
     ``beta`` in [0, 1] is the ratio of the top width to the base width:
     0 gives the triangular, 1 the rectangular distribution.
     """
-    a: float
-    b: float
     beta: float
 
     def __post_init__(self):
-        a, b = _limits(self.a, self.b, "Trapezoidal")
+        super().__post_init__()
         beta = _real(self.beta, "beta", "Trapezoidal")
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"Trapezoidal: beta must lie in [0, 1], got beta = {beta}")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-        object.__setattr__(self, "beta", beta)
+        self._set(beta=beta)
 
-    mean = property(lambda self: 0.5 * (self.a + self.b))
     std = property(lambda self: (self.b - self.a) * math.sqrt((1 + self.beta ** 2) / 24.0))
 
-    def _code(self):
-        return TRAP, (self.a, self.b, self.beta, 0.0), None
+    _sampler = TRAP
+
+    def _third(self):
+        return self.beta
 
     def scipy(self):
         from scipy import stats
@@ -231,32 +222,29 @@ class Trapezoidal(Distribution):
 
 
 @dataclass(frozen=True)
-class CurvilinearTrapezoidal(Distribution):
+class CurvilinearTrapezoidal(_Bounded):
     """Rectangular distribution whose limits a, b are each inexact by +-d (JCGM 101 6.4.3).
 
     The half-width is itself rectangular on [w - d, w + d], w = (b - a)/2;
     requires 0 <= d <= w.
     """
-    a: float
-    b: float
     d: float
 
     def __post_init__(self):
-        a, b = _limits(self.a, self.b, "CurvilinearTrapezoidal")
+        super().__post_init__()
         d = _real(self.d, "d", "CurvilinearTrapezoidal")
-        w = 0.5 * (b - a)
+        w = 0.5 * (self.b - self.a)
         if not 0.0 <= d <= w:
             raise ValueError(f"CurvilinearTrapezoidal: d must lie in [0, (b - a)/2] = [0, {w}], "
                              f"got d = {d}")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-        object.__setattr__(self, "d", d)
+        self._set(d=d)
 
-    mean = property(lambda self: 0.5 * (self.a + self.b))
     std = property(lambda self: math.sqrt(((self.b - self.a) / 2) ** 2 / 3 + self.d ** 2 / 9))
 
-    def _code(self):
-        return CTRAP, (self.a, self.b, self.d, 0.0), None
+    _sampler = CTRAP
+
+    def _third(self):
+        return self.d
 
     def cdf(self, x):
         # F(mid + s) = 1/2 + E_w[min(1/2, s / (2 w))] for s >= 0, w ~ R(w0 - d, w0 + d)
@@ -277,21 +265,11 @@ class CurvilinearTrapezoidal(Distribution):
 
 
 @dataclass(frozen=True)
-class Arcsine(Distribution):
+class Arcsine(_Bounded):
     """Arcsine (U-shaped) distribution on [a, b] (JCGM 101 6.4.6), e.g. a cyclic variation."""
-    a: float
-    b: float
 
-    def __post_init__(self):
-        a, b = _limits(self.a, self.b, "Arcsine")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "b", b)
-
-    mean = property(lambda self: 0.5 * (self.a + self.b))
+    _sampler = ARCSINE
     std = property(lambda self: (self.b - self.a) / math.sqrt(8.0))
-
-    def _code(self):
-        return ARCSINE, (self.a, self.b, 0.0, 0.0), None
 
     def scipy(self):
         from scipy import stats
@@ -311,9 +289,9 @@ class StudentT(Distribution):
     dof: float
 
     def __post_init__(self):
-        object.__setattr__(self, "loc", _real(self.loc, "loc", "StudentT"))
-        object.__setattr__(self, "scale", _positive(self.scale, "scale", "StudentT"))
-        object.__setattr__(self, "dof", _positive(self.dof, "dof", "StudentT"))
+        self._set(loc=_real(self.loc, "loc", "StudentT"),
+                  scale=_positive(self.scale, "scale", "StudentT"),
+                  dof=_positive(self.dof, "dof", "StudentT"))
 
     @property
     def mean(self):
@@ -323,7 +301,7 @@ class StudentT(Distribution):
     def std(self):
         return self.scale * math.sqrt(self.dof / (self.dof - 2)) if self.dof > 2 else math.inf
 
-    def _code(self):
+    def sampler_args(self):
         return STUDENT_T, (self.loc, self.scale, self.dof, 0.0), None
 
     def scipy(self):
@@ -338,13 +316,13 @@ class Exponential(Distribution):
     loc: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", _positive(self.scale, "scale", "Exponential"))
-        object.__setattr__(self, "loc", _real(self.loc, "loc", "Exponential"))
+        self._set(scale=_positive(self.scale, "scale", "Exponential"),
+                  loc=_real(self.loc, "loc", "Exponential"))
 
     mean = property(lambda self: self.loc + self.scale)
     std = property(lambda self: self.scale)
 
-    def _code(self):
+    def sampler_args(self):
         return EXPON, (self.loc, self.scale, 0.0, 0.0), None
 
     def scipy(self):
@@ -360,14 +338,14 @@ class Gamma(Distribution):
     loc: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", _positive(self.shape, "shape", "Gamma"))
-        object.__setattr__(self, "scale", _positive(self.scale, "scale", "Gamma"))
-        object.__setattr__(self, "loc", _real(self.loc, "loc", "Gamma"))
+        self._set(shape=_positive(self.shape, "shape", "Gamma"),
+                  scale=_positive(self.scale, "scale", "Gamma"),
+                  loc=_real(self.loc, "loc", "Gamma"))
 
     mean = property(lambda self: self.loc + self.shape * self.scale)
     std = property(lambda self: math.sqrt(self.shape) * self.scale)
 
-    def _code(self):
+    def sampler_args(self):
         return GAMMA, (self.loc, self.scale, self.shape, 0.0), None
 
     def scipy(self):
@@ -405,7 +383,6 @@ class MultivariateNormal(Distribution):
     _factor: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        from .._arguments import as_vector
         mean = as_vector(self.mean, "MultivariateNormal: mean")
         cov = np.asarray(self.cov, dtype=float)
         k = mean.size
@@ -414,10 +391,8 @@ class MultivariateNormal(Distribution):
                              f"mean, got {cov.shape}")
         if not np.all(np.isfinite(cov)):
             raise ValueError("MultivariateNormal: cov must be finite")
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "cov", np.ascontiguousarray(cov))
-        object.__setattr__(self, "_factor", np.ascontiguousarray(
-            _psd_factor(cov, "MultivariateNormal")))
+        self._set(mean=mean, cov=np.ascontiguousarray(cov),
+                  _factor=np.ascontiguousarray(_psd_factor(cov, "MultivariateNormal")))
 
     @classmethod
     def from_std(cls, mean, std, corr):
@@ -442,7 +417,7 @@ class MultivariateNormal(Distribution):
     def std(self):
         return np.sqrt(np.diag(self.cov))
 
-    def _code(self):
+    def sampler_args(self):
         return MVN, (0.0, float(self.size), 0.0, 0.0), np.concatenate([self.mean,
                                                                      self._factor.ravel()])
 
@@ -471,7 +446,7 @@ class SciPy(Distribution):
     mean = property(lambda self: float(self.dist.mean()))
     std = property(lambda self: float(self.dist.std()))
 
-    def _code(self):
+    def sampler_args(self):
         return PPF, (0.0, 0.0, 0.0, 0.0), None
 
     def scipy(self):
@@ -492,348 +467,3 @@ def as_distribution(obj, name: str = "input") -> Distribution:
         return SciPy(obj)
     raise TypeError(f"{name} must be a jacsolve.distributions object, a frozen scipy.stats "
                     f"distribution or a number, got {type(obj).__name__}")
-
-
-# ------------------------------------------------------------------ seeding
-def seed_key(seed) -> np.uint64:
-    """A 64-bit key for the block generators from an int, a Generator or None."""
-    if isinstance(seed, np.random.Generator):
-        return np.uint64(seed.integers(0, 2 ** 63, dtype=np.int64))
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-                        and seed >= 0):
-        return np.uint64(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
-    raise ValueError(f"seed must be a non-negative int, a numpy.random.Generator or None, "
-                     f"got {seed!r}")
-
-
-class SamplingPlan:
-    """The compiled sampler's view of a list of distributions (one column per input)."""
-
-    def __init__(self, dists):
-        self.dists = list(dists)
-        codes, params, cols, extra = [], [], [], []
-        col, offset, nppf = 0, 0, 0
-        for d in self.dists:
-            code, p, ex = d._code()
-            p = list(p)
-            if code == PPF:
-                p[0] = float(nppf)
-                nppf += 1
-            if ex is not None:
-                p[0] = float(offset)
-                extra.append(ex)
-                offset += ex.size
-            codes.append(code)
-            params.append(p)
-            cols.append(col)
-            col += d.size
-        self.codes = np.array(codes, dtype=np.int64)
-        self.params = np.array(params, dtype=np.float64).reshape(-1, 4)
-        self.cols = np.array(cols, dtype=np.int64)
-        self.extra = np.concatenate(extra) if extra else np.zeros(1)
-        self.width = col
-        self.ppf = [d.dist for d in self.dists if isinstance(d, SciPy)]
-
-    def pre(self, key, first: int, n: int) -> np.ndarray:
-        """The SciPy inputs' draws (n, k_scipy): their inverse CDFs of a second uniform stream."""
-        if not self.ppf:
-            return np.zeros((0, 0))
-        U = np.empty((n, len(self.ppf)))
-        codes = np.full(len(self.ppf), RECT, dtype=np.int64)
-        params = np.tile([0.0, 1.0, 0.0, 0.0], (len(self.ppf), 1))
-        sample_blocks(codes, params, np.arange(len(self.ppf)), self.extra, np.zeros((0, 0)),
-                      np.uint64(key) ^ _MIX1, first // BLOCK, U)
-        for j, dist in enumerate(self.ppf):
-            U[:, j] = dist.ppf(U[:, j])
-        return U
-
-    def first(self, key) -> np.ndarray:
-        """The first draw, shape (1, width), without starting the parallel sampler."""
-        X = np.empty((1, self.width))
-        _fill_block(self.codes, self.params, self.cols, self.extra, self.pre(key, 0, 1),
-                    np.uint64(key), 0, X, 0, 1, 0)
-        return X
-
-    def draw(self, key, first: int, n: int) -> np.ndarray:
-        """Draws ``first .. first + n - 1`` of the stream, shape (n, width); first % BLOCK == 0."""
-        X = np.empty((n, self.width))
-        sample_blocks(self.codes, self.params, self.cols, self.extra, self.pre(key, first, n),
-                      np.uint64(key), first // BLOCK, X)
-        return X
-
-
-# ----------------------------------------------------------- compiled sampler
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_U5 = np.uint64(5)
-_U9 = np.uint64(9)
-_TWO53 = 1.0 / 9007199254740992.0
-
-
-@cached_njit
-def _splitmix(z):
-    z = z + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31)), z
-
-
-@cached_njit
-def _seed_block(key, block, s):
-    z = key ^ (np.uint64(block) * _MIX2)
-    for i in range(4):
-        out, z = _splitmix(z)
-        s[i] = out
-
-
-@cached_njit(inline="always")  # numba inlines it: LLVM would not
-def _rotl(x, k):
-    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
-
-
-@cached_njit(inline="always")  # numba inlines it: LLVM would not
-def _next(s):
-    """xoshiro256** step -> 64 random bits."""
-    result = _rotl(s[1] * _U5, 7) * _U9
-    t = s[1] << np.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
-
-
-@cached_njit(inline="always")  # numba inlines it: LLVM would not
-def _uniform(s):
-    """A double in the open interval (0, 1): the top 53 bits of a draw, plus half a unit."""
-    return (np.float64(np.int64(_next(s) >> np.uint64(11))) + 0.5) * _TWO53
-
-
-def _ziggurat_tables(n=256, r=3.6541528853610088, bits=52):
-    """Marsaglia & Tsang's (2000) ziggurat for exp(-x**2/2) with n layers of equal area v.
-
-    Layer 0 is the base (width v / f(r), its part beyond r is the tail);
-    layer i >= 1 spans [0, x_i] x [f(x_i), f(x_(i-1))], x_(n-1) = r, x_0 = 0.
-    r is the n = 256 value (as in NumPy); the top layer's area then matches v
-    to 1e-13 relative. k_i = x_(i-1)/x_i * 2**bits: a draw below it needs no test.
-    """
-    f = lambda t: math.exp(-0.5 * t * t)
-    v = r * f(r) + math.sqrt(math.pi / 2) * math.erfc(r / math.sqrt(2))
-    x = np.zeros(n)
-    x[n - 1] = r
-    for i in range(n - 2, 0, -1):
-        x[i] = math.sqrt(-2.0 * math.log(v / x[i + 1] + f(x[i + 1])))
-    x[0] = v / f(r)
-    scale = 2.0 ** bits
-    k = np.zeros(n, dtype=np.uint64)
-    k[0] = np.uint64(r / x[0] * scale)
-    for i in range(2, n):
-        k[i] = np.uint64(x[i - 1] / x[i] * scale)
-    fx = np.array([1.0] + [f(t) for t in x[1:]])
-    return r, k, x / scale, fx
-
-
-_ZIG_R, _ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_tables()
-_LOW8 = np.uint64(0xFF)
-_LOW52 = np.uint64(0xFFFFFFFFFFFFF)
-
-
-@cached_njit(inline="always")  # numba inlines it: LLVM would not
-def _normal(s):
-    """A standard normal draw by the ziggurat (bits: 8 layer, 1 sign, 52 position)."""
-    while True:
-        bits = _next(s)
-        i = np.int64(bits & _LOW8)
-        negative = (bits >> np.uint64(8)) & np.uint64(1)
-        rabs = (bits >> np.uint64(9)) & _LOW52
-        x = np.float64(np.int64(rabs)) * _ZIG_W[i]
-        if rabs < _ZIG_K[i]:                 # inside the layer's core: about 99 %
-            return -x if negative else x
-        if i == 0:                           # the tail beyond r (Marsaglia 1964)
-            while True:
-                xx = -math.log(_uniform(s)) / _ZIG_R
-                yy = -math.log(_uniform(s))
-                if yy + yy > xx * xx:
-                    x = _ZIG_R + xx
-                    return -x if negative else x
-        elif _ZIG_F[i] + _uniform(s) * (_ZIG_F[i - 1] - _ZIG_F[i]) < math.exp(-0.5 * x * x):
-            return -x if negative else x
-
-
-@cached_njit(inline="always")
-def _gamma_setup(shape):
-    """The constants d, c of Marsaglia-Tsang for ``shape`` (computed once per column)."""
-    d = (shape + 1.0 if shape < 1.0 else shape) - 1.0 / 3.0
-    return d, 1.0 / math.sqrt(9.0 * d)
-
-
-@cached_njit(inline="always")  # numba inlines it: LLVM would not
-def _gamma(s, shape, d, c):
-    """Marsaglia-Tsang (2000); shape < 1 by the boost G(a) = G(a + 1) U**(1/a)."""
-    while True:
-        x = _normal(s)
-        v = 1.0 + c * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        u = _uniform(s)
-        if u < 1.0 - 0.0331 * x * x * x * x or math.log(u) < 0.5 * x * x + d * (1.0 - v + math.log(v)):
-            break
-    if shape < 1.0:
-        return d * v * _uniform(s) ** (1.0 / shape)
-    return d * v
-
-
-@cached_njit
-def _normals(s, out):
-    """Fill out with standard normal draws: the one place the ziggurat is inlined."""
-    for i in range(out.size):
-        out[i] = _normal(s)
-
-
-@cached_njit
-def _gammas(s, shape, out):
-    """Fill out with Gamma(shape, 1) draws."""
-    d, c = _gamma_setup(shape)
-    for i in range(out.size):
-        out[i] = _gamma(s, shape, d, c)
-
-
-@cached_njit
-def _fill_block(codes, params, cols, extra, pre, key, block, X, start, stop, pre_row):
-    """Rows start..stop-1 of X: one block of draws of every input, one generator per block.
-
-    SciPy inputs (PPF) are copied from ``pre`` (rows from ``pre_row``), drawn
-    beforehand in Python.
-
-    Loops run per distribution (the switch is taken once per block, not per
-    draw), and X is indexed rather than sliced: a view costs an atomic
-    reference count that threads sharing X would contend for. Normal and
-    gamma variates come from block-level fillers, so the inlined samplers
-    are compiled twice, not at every use (compile time).
-    """
-    s = np.empty(4, dtype=np.uint64)
-    _seed_block(key, block, s)
-    z = np.empty(stop - start)
-    for j in range(codes.size):
-        code, c = codes[j], cols[j]
-        p0, p1, p2 = params[j, 0], params[j, 1], params[j, 2]
-        if code == CONST:
-            for i in range(start, stop):
-                X[i, c] = p0
-        elif code == NORMAL:
-            _normals(s, z)
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start]
-        elif code == RECT:
-            for i in range(start, stop):
-                X[i, c] = p0 + (p1 - p0) * _uniform(s)
-        elif code == TRIANG:  # inverse CDF
-            for i in range(start, stop):
-                u = _uniform(s)
-                if u * (p1 - p0) < p2 - p0:
-                    X[i, c] = p0 + math.sqrt(u * (p1 - p0) * (p2 - p0))
-                else:
-                    X[i, c] = p1 - math.sqrt((1.0 - u) * (p1 - p0) * (p1 - p2))
-        elif code == TRAP:  # JCGM 101 6.4.4.4
-            for i in range(start, stop):
-                r1 = _uniform(s)
-                r2 = _uniform(s)
-                X[i, c] = p0 + 0.5 * (p1 - p0) * ((1.0 + p2) * r1 + (1.0 - p2) * r2)
-        elif code == CTRAP:  # JCGM 101 6.4.3.4
-            mid, w = 0.5 * (p0 + p1), 0.5 * (p1 - p0)
-            for i in range(start, stop):
-                r1 = _uniform(s)
-                r2 = _uniform(s)
-                X[i, c] = mid + ((w - p2) + 2.0 * p2 * r2) * (2.0 * r1 - 1.0)
-        elif code == ARCSINE:  # cos(2 theta), theta uniform: (u^2 - v^2) / (u^2 + v^2) in the disk
-            for i in range(start, stop):
-                while True:  # accepts with probability pi / 4; no cos()
-                    u = 2.0 * _uniform(s) - 1.0
-                    v = 2.0 * _uniform(s) - 1.0
-                    q = u * u + v * v
-                    if q < 1.0:
-                        break
-                X[i, c] = 0.5 * (p0 + p1) + 0.5 * (p1 - p0) * ((u * u - v * v) / q)
-        elif code == STUDENT_T:  # Z / sqrt(chi2_nu / nu), chi2_nu = 2 Gamma(nu / 2)
-            _normals(s, z)
-            g = np.empty(stop - start)
-            _gammas(s, 0.5 * p2, g)
-            two_over_nu = 2.0 / p2
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start] / math.sqrt(two_over_nu * g[i - start])
-        elif code == EXPON:
-            for i in range(start, stop):
-                X[i, c] = p0 - p1 * math.log(_uniform(s))
-        elif code == GAMMA:
-            _gammas(s, p2, z)
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start]
-        elif code == MVN:  # mean + L z
-            off, k = int(p0), int(p1)
-            zk = np.empty(k * (stop - start))
-            _normals(s, zk)
-            for i in range(start, stop):
-                row = k * (i - start)
-                for q in range(k):
-                    acc = extra[off + q]
-                    base = off + k + q * k
-                    for t in range(k):
-                        acc += extra[base + t] * zk[row + t]
-                    X[i, c + q] = acc
-        else:  # PPF: drawn in Python by scipy's inverse CDF (SamplingPlan.pre)
-            pc = int(p0)
-            for i in range(start, stop):
-                X[i, c] = pre[pre_row + i - start, pc]
-
-
-@cached_njit(nogil=True)
-def _fill_blocks(codes, params, cols, extra, pre, key, first_block, X, b0, b1):
-    n = X.shape[0]
-    for b in range(b0, b1):
-        start = b * BLOCK
-        _fill_block(codes, params, cols, extra, pre, key, first_block + b, X, start,
-                    min(n, start + BLOCK), start)
-
-
-def sample_blocks(codes, params, cols, extra, pre, key, first_block, X):
-    """Fill X (n, width) with draws of blocks first_block, first_block + 1, ... (in threads)."""
-    nblocks = (X.shape[0] + BLOCK - 1) // BLOCK
-    _run_ranges(lambda t, b0, b1: _fill_blocks(codes, params, cols, extra, pre, key,
-                                               first_block, X, b0, b1), _ranges(nblocks, 4))
-
-
-# ------------------------------------------------------------------ threads
-_POOL = [None, 0]   # the thread pool and its size
-
-
-def _ranges(n: int, grain: int, parallel: bool = True):
-    """Edges of consecutive ranges covering 0..n-1: a few per thread, each >= grain items.
-
-    Several ranges per thread balance the load when a core is busy elsewhere.
-    """
-    threads = numba.get_num_threads()
-    tasks = max(1, min(-(-n // grain), 4 * threads)) if parallel and threads > 1 else 1
-    return [n * t // tasks for t in range(tasks + 1)]
-
-
-def _run_ranges(fn, edges):
-    """[fn(t, edges[t], edges[t + 1]) for each range t], on numba.get_num_threads() threads.
-
-    ``fn`` calls compiled code that releases the GIL. Every range is
-    finished before an exception (the first, in range order) is raised.
-    """
-    tasks = len(edges) - 1
-    if tasks == 1:
-        return [fn(0, edges[0], edges[1])]
-    threads = numba.get_num_threads()
-    if _POOL[1] != threads:
-        if _POOL[0] is not None:
-            _POOL[0].shutdown()
-        _POOL[:] = [ThreadPoolExecutor(threads, thread_name_prefix="jacsolve"), threads]
-    futures = [_POOL[0].submit(fn, t, edges[t], edges[t + 1]) for t in range(tasks)]
-    wait(futures)
-    return [f.result() for f in futures]

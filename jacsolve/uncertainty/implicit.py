@@ -8,6 +8,9 @@ sensitivities are ``C = -J_y^{-1} J_x`` and ``V_y = C V_x C^T``.
 :func:`propagate_implicit_mc` is its Monte Carlo check (JCGM 102 7): it draws
 the inputs from their distributions and solves one system per draw with
 :func:`jacsolve.solve_batch` (compiled, parallel).
+
+Results follow the shape rule of :mod:`jacsolve.uncertainty.outputs`: a
+scalar ``y0`` (one unknown) gives floats, a 1-D ``y0`` arrays.
 """
 from __future__ import annotations
 
@@ -17,17 +20,20 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._numba.options import kernel_njit, record_for, specialise, warn_if_python
 from .._arguments import as_args, as_vector, positive_int
 from .._numba.calls import call_kernel
-from ..status import FunctionError
-from ..derivatives.kernels import BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, OK, all_finite, jacobian_complex_t
-from ..status import Status
-from .propagation import (Propagation, _as_dof, _effective_dof, _names, input_uncertainty)
+from .._numba.options import kernel_njit, specialise
+from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NOT_COMPLEX_SAFE, all_finite,
+                                   jacobian_complex_t)
+from ..status import FunctionError, Status, not_complex_safe
+from .budget import check_p, effective_dof
+from .inputs import as_dof, as_names, input_uncertainty
+from .montecarlo import CHUNK, NonFiniteWarning, as_inputs, check_kind, result_from_values
+from .outputs import shaped, shaped_cov
+from .propagation import Propagation, model_record
+from .sampling import SamplingPlan, seed_key
 
 __all__ = ["propagate_implicit", "propagate_implicit_mc", "ImplicitPropagation"]
-
-COMPLEX_STEP = 1e-20
 
 
 @kernel_njit
@@ -49,10 +55,14 @@ def implicit_jacobians_t(F, y, x, args, hy, hx):
     return Jt[:ny], Jt[ny:], status, nfev
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, slots=True)
 class ImplicitPropagation(Propagation):
     """Result of :func:`propagate_implicit`: a :class:`~jacsolve.Propagation`
     (``value`` is the root y, ``jac`` the sensitivities dy/dx) plus the solve.
+
+    The shape rule of :class:`~jacsolve.Propagation` holds, with ``y0`` in
+    the place of the model's output: a scalar ``y0`` gives floats (``cov``
+    the variance), a 1-D ``y0`` arrays.
 
     Attributes
     ----------
@@ -60,18 +70,13 @@ class ImplicitPropagation(Propagation):
         True when ``F(y, x) = 0`` was solved and ``J_y`` is regular; otherwise
         the uncertainties are NaN.
     status : Status
+        The solve's status when it failed; ``Status.NONFINITE`` for
+        non-finite Jacobians, ``Status.SINGULAR`` for a singular ``J_y``.
     message : str
     root : RootResult or None
         What :func:`jacsolve.solve` returned.
     """
-    success: bool = True
-    status: Any = Status.SUCCESS
-    message: str = ""
     root: Any = None
-
-    def __repr__(self) -> str:
-        return (super().__repr__()[:-1] + f", success={self.success}, "
-                f"message={self.message!r})").replace("Propagation(", "ImplicitPropagation(", 1)
 
 
 def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=None, args=(),
@@ -123,27 +128,24 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     >>> print(np.round(r.value, 12), np.round(r.std, 6), r.success)
     [6.] [0.042426] True
     """
-    from .. import solve  # the Newton issue's public solver (resolved lazily by the package)
+    from ..nonlinear import solve  # imported on first use: it loads the solvers
 
     xv = as_vector(x, "x")
     yv = as_vector(y0, "y0")
+    scalar = np.ndim(y0) == 0
     args = as_args(args)
     n, m = xv.size, yv.size
     uu, V = input_uncertainty(n, cov, u, corr)
-    nu = _as_dof(dof, n)
-    names = _names(names, n, "names")
-    output_names = _names(output_names, m, "output_names")
-    rec = record_for(F)
-    if not rec.jitted:
-        if not callable(F):
-            raise TypeError(f"F must be callable, got {type(F).__name__}")
-        warn_if_python(F, stacklevel=2)
+    nu = as_dof(dof, n)
+    names = as_names(names, n, "names")
+    output_names = as_names(output_names, m, "output_names")
+    rec = model_record(F, "F", stacklevel=4)
     root = solve(F, yv, args=(xv,) + args, tol=tol, **solve_options)
     y = np.asarray(root.x, dtype=np.float64).reshape(-1)
     nfev = int(getattr(root, "nfev", 0))
+    result = _Result(scalar, y, xv, uu, V, nu, names, output_names, root)
     if not root.success:
-        return _failed(y, xv, uu, V, nu, n, nfev, names, output_names, root, root.status,
-                       f"F(y, x) = 0 was not solved: {root.message}")
+        return result.failed(nfev, root.status, f"F(y, x) = 0 was not solved: {root.message}")
     hy = COMPLEX_STEP * np.maximum(np.abs(y), 1.0)
     hx = COMPLEX_STEP * np.maximum(np.abs(xv), np.where(uu > 0, uu, 1.0))
     Jyt, Jxt, status, nf = call_kernel(specialise(implicit_jacobians_t, F, rec), y, xv, args,
@@ -152,34 +154,46 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     if status == BAD_OUTPUT_SIZE:
         raise FunctionError(f"F must return len(y0) = {m} values for a square system")
     if status == NOT_COMPLEX_SAFE:
-        raise TypeError("F is not complex-safe: it returned real values for complex input. "
-                        "Write it with complex-safe operations (no abs, min/max, "
-                        "comparisons or branches on y or x).")
+        raise not_complex_safe("F", detail="it returned real values for complex y or x",
+                               instead="propagate_implicit differentiates F by complex step")
     Jy, Jx = Jyt.T, Jxt.T
     if not (all_finite(Jyt.ravel()) and all_finite(Jxt.ravel())):
-        return _failed(y, xv, uu, V, nu, n, nfev, names, output_names, root, Status.NONFINITE,
-                       "the Jacobians of F at the solution are not finite")
+        return result.failed(nfev, Status.NONFINITE,
+                             "the Jacobians of F at the solution are not finite")
     if np.linalg.cond(Jy) > 1.0 / np.finfo(float).eps:
-        return _failed(y, xv, uu, V, nu, n, nfev, names, output_names, root, Status.SINGULAR,
-                       "dF/dy is singular at the solution: y is not locally determined by x")
+        return result.failed(nfev, Status.SINGULAR, "dF/dy is singular at the solution: y is "
+                             "not locally determined by x")
     C = -np.linalg.solve(Jy, Jx)           # dy/dx by the implicit function theorem
     Vy = C @ V @ C.T if V is not None else (C * uu * uu) @ C.T
     Vy = 0.5 * (Vy + Vy.T)
     std = np.sqrt(np.maximum(np.diag(Vy), 0.0))
-    dof_eff = np.full(m, np.inf) if nu is None else _effective_dof(C, uu, V, nu, np.diag(Vy),
-                                                                     None)
-    return ImplicitPropagation(y, std, Vy, C, dof_eff, "linear", None, std, np.zeros(m, bool),
-                               xv, uu, nu, nfev, names, output_names, V, True, Status.SUCCESS,
-                               "solved; linear propagation by the implicit function theorem",
-                               root)
+    dof_eff = effective_dof(C, uu, V, nu, np.diag(Vy), None)
+    return result.make(std, Vy, C, dof_eff, nfev, True, Status.SUCCESS,
+                       "solved; linear propagation by the implicit function theorem")
 
 
-def _failed(y, x, u, V, nu, n, nfev, names, output_names, root, status, message):
-    m = y.size
-    nan = np.full(m, np.nan)
-    return ImplicitPropagation(y, nan, np.full((m, m), np.nan), np.full((m, n), np.nan), nan,
-                               "linear", None, nan, np.zeros(m, bool), x, u, nu, nfev, names,
-                               output_names, V, False, Status(int(status)), message, root)
+class _Result:
+    """What an :class:`ImplicitPropagation` holds besides its uncertainties."""
+
+    def __init__(self, scalar, y, x, u, V, nu, names, output_names, root):
+        self.scalar, self.y, self.x, self.u, self.V, self.nu = scalar, y, x, u, V, nu
+        self.names, self.output_names, self.root = names, output_names, root
+
+    def make(self, std, Vy, C, dof, nfev, success, status, message) -> ImplicitPropagation:
+        s = self.scalar
+        return ImplicitPropagation(
+            shaped(self.y, s), shaped(std, s), shaped_cov(Vy, s), C[0] if s else C,
+            shaped(dof, s), "linear", None, shaped(std, s),
+            False if s else np.zeros(self.y.size, bool), self.x, self.u, self.nu, nfev,
+            self.names, self.output_names, self.V, success, Status(int(status)), message,
+            self.root)
+
+    def failed(self, nfev, status, message) -> ImplicitPropagation:
+        """A result whose uncertainties are NaN: the solve or the Jacobians failed."""
+        m, n = self.y.size, self.x.size
+        nan = np.full(m, np.nan)
+        return self.make(nan, np.full((m, m), np.nan), np.full((m, n), np.nan), nan, nfev,
+                         False, status, message)
 
 
 def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float = 0.95,
@@ -213,8 +227,9 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
         As from :func:`jacsolve.propagate_mc`. Draws whose solve failed are
         counted in ``n_nonfinite`` (never dropped silently: a
         :class:`~jacsolve.uncertainty.montecarlo.NonFiniteWarning` is issued and
-        ``message`` counts them by status); the statistics describe the
-        solved draws.
+        ``message`` counts them by status; ``status`` is the most common
+        failure); the statistics describe the solved draws. ``nfev`` counts
+        the evaluations of F in all solves.
 
     Examples
     --------
@@ -225,24 +240,20 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
     >>> r = jacsolve.propagate_implicit_mc(F, [1.0, 1.0],
     ...                                    [D.Normal(2.0, 0.02), D.Normal(0.5, 0.005)],
     ...                                    n=1000, seed=1)
-    >>> r.n_nonfinite, np.round(r.mean, 2)
+    >>> r.n_nonfinite, np.round(r.value, 2)
     (0, array([1., 2.]))
     """
-    from . import distributions as D
     from ..nonlinear.batch import solve_batch
-    from .montecarlo import CHUNK, MonteCarloResult, NonFiniteWarning, _check_kind, _check_p
 
     n = positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be >= 2, got {n}")
-    p, kind = _check_p(p), _check_kind(kind)
-    dists = [D.as_distribution(d, f"inputs[{i}]") for i, d in enumerate(
-        [inputs] if isinstance(inputs, D.Distribution) else list(inputs))]
-    if not dists:
-        raise ValueError("inputs must contain at least one distribution")
+    p, kind = check_p(p), check_kind(kind)
+    dists = as_inputs(inputs)
+    scalar = np.ndim(y0) == 0
     yv = as_vector(y0, "y0")
-    plan = D.SamplingPlan(dists)
-    key = D.seed_key(seed)
+    plan = SamplingPlan(dists)
+    key = seed_key(seed)
     X = np.empty((n, plan.width))
     for c0 in range(0, n, CHUNK):
         X[c0:c0 + CHUNK] = plan.draw(key, c0, min(CHUNK, n - c0))
@@ -255,14 +266,20 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
     Y = res.x[ok]
     n_bad = int(n - ok.sum())
     message = f"{n} draws, one solve each"
+    bad_status = Status.NONFINITE
     if n_bad:
-        codes, counts = np.unique(res.status[~ok], return_counts=True)
+        codes, counts = np.unique(np.asarray(res.status)[~ok], return_counts=True)
         detail = ", ".join(f"{Status(int(c)).name}: {k}" for c, k in zip(codes, counts))
         message = (f"the solve failed for {n_bad} of {n} draws ({detail}); the statistics use "
                    f"the {n - n_bad} solved draws")
         warnings.warn(message, NonFiniteWarning, stacklevel=2)
+        failed = [(k, int(c)) for c, k in zip(codes, counts) if int(c) != Status.SUCCESS]
+        if failed:
+            bad_status = Status(max(failed)[1])   # the most common failure
     if Y.shape[0] < 2:
         raise ValueError(f"only {Y.shape[0]} of {n} draws could be solved")
     cov = np.atleast_2d(np.cov(Y, rowvar=False))
-    return MonteCarloResult(Y.mean(axis=0), np.sqrt(np.diag(cov)), cov, n, n_bad, p, kind, Y,
-                            True, None, None, n_bad == 0, message)
+    return result_from_values(Y, Y.mean(axis=0), cov, scalar=scalar, n_draws=n, n_bad=n_bad,
+                              p=p, kind=kind, keep_samples=True, bad_status=bad_status,
+                              message=message,
+                              nfev=int(np.sum(start.nfev)) + int(np.sum(res.nfev)))

@@ -4,8 +4,8 @@
 samplers of :mod:`jacsolve.distributions` and evaluates the model over the
 draws in one compiled loop that calls the user's ``@jacsolve.jit`` function
 once per draw; the loop releases the GIL and runs on blocks of draws in
-parallel threads (``numba.get_num_threads()`` of them). The same loop reduces each block of
-draws to its count of finite values, mean and sum of squared deviations
+parallel threads (the pool of :mod:`jacsolve._numba.threads`). The same loop
+reduces each block of draws to its count of finite values, mean and sum of squared deviations
 (merged exactly afterwards), so no pass over the samples is left to Python.
 Coverage intervals need only the two tails of each output's distribution:
 they are selected in compiled code and only the tails are sorted. A plain
@@ -14,6 +14,9 @@ vectorises correctly (checked on a few draws), and draw by draw otherwise.
 
 :func:`validate` is the check of JCGM 101 clause 8: does the GUM (linear)
 coverage interval agree with the Monte Carlo one to a numerical tolerance?
+
+Results follow the shape rule of :mod:`jacsolve.uncertainty.outputs`: a
+scalar model gives floats, a vector model arrays.
 """
 from __future__ import annotations
 
@@ -22,25 +25,29 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import numba
 import numpy as np
 
 from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from . import distributions as D
-from .._numba.options import _OPTIONS, cached_njit, is_jitted, warn_if_python
 from .._arguments import as_args, positive_int
 from .._numba.calls import call_kernel, evaluate_once
-from .distributions import _fill_block, _ranges, _run_ranges
+from .._numba.options import cached_njit, is_jitted, kernel_njit, warn_if_python
+from .._numba.threads import ranges, run_ranges
+from ..status import FunctionError, Status
+from .budget import check_p
+from .distributions import Distribution, as_distribution
+from .outputs import fmt, shaped, shaped_cov
+from .sampling import BLOCK, SamplingPlan, fill_block, seed_key
 
 __all__ = ["propagate_mc", "MonteCarloResult", "validate", "Validation",
-           "numerical_tolerance", "NonFiniteWarning"]
+           "numerical_tolerance", "NonFiniteWarning", "coverage_intervals", "check_kind",
+           "as_inputs", "result_from_values", "CHUNK"]
 
-CHUNK = 32 * D.BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
+CHUNK = 32 * BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
 HIST_BINS = 200
-PARALLEL_MIN = 16 * D.BLOCK  # draws from which threads pay for their start-up
+PARALLEL_MIN = 16 * BLOCK  # draws from which threads pay for their start-up
 SUBSAMPLE = 8192        # values that locate the tails before the compiled selection
 COV_ROWS = 65_536       # rows per BLAS product of the covariance (bounded extra memory)
 
@@ -126,17 +133,17 @@ def _block_moments(Y, start, stop, b, counts, moments):
 def _moments_of(Y, counts, moments):
     """Per-block moments of Y computed apart (plain Python models)."""
     for b in range(counts.shape[0]):
-        start = b * D.BLOCK
-        _block_moments(Y, start, min(Y.shape[0], start + D.BLOCK), b, counts, moments)
+        start = b * BLOCK
+        _block_moments(Y, start, min(Y.shape[0], start + BLOCK), b, counts, moments)
 
 
-@numba.njit(nogil=True, **_OPTIONS)
+@kernel_njit(nogil=True)
 def _mc_blocks(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, counts,
                moments, b0, b1):
     """Blocks b0..b1-1 of draws: sampled into a block-local X, fun on its rows into Y, reduced.
 
     The one compiled driver (per function). It releases the GIL, so threads
-    run it on different blocks in parallel (:func:`_run_ranges`): no
+    run it on different blocks in parallel (:func:`jacsolve._numba.threads.run_ranges`): no
     ``prange``, whose compilation costs seconds per function and process.
     Block-local buffers: row views of a shared array would cost an atomic
     reference count per draw, contended between threads.
@@ -144,10 +151,10 @@ def _mc_blocks(fun, args, codes, params, cols, extra, pre, key, first_block, wid
     n, m = Y.shape
     x = np.empty(width)
     for b in range(b0, b1):
-        start = b * D.BLOCK
-        count = min(n, start + D.BLOCK) - start
+        start = b * BLOCK
+        count = min(n, start + BLOCK) - start
         X = np.empty((count, width))
-        _fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
+        fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
         bad = 0
         for i in range(count):
             for j in range(width):
@@ -199,9 +206,9 @@ def _order_index(M: int, p: float):
 
 def _tail_values(Y: np.ndarray, j: int, t_lo: float, t_hi: float):
     """The values of column j of Y that are <= t_lo, and those >= t_hi (one parallel pass)."""
-    edges = _ranges(Y.shape[0], 1 << 16)
+    edges = ranges(Y.shape[0], 1 << 16)
     lo, hi = np.empty(Y.shape[0]), np.empty(Y.shape[0])   # pages beyond the tails stay untouched
-    found = _run_ranges(lambda t, i0, i1: _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi), edges)
+    found = run_ranges(lambda t, i0, i1: _gather_tails(Y, j, t_lo, t_hi, i0, i1, lo, hi), edges)
     return (np.concatenate([lo[e:e + k] for e, (k, _) in zip(edges, found)]),
             np.concatenate([hi[e:e + k] for e, (_, k) in zip(edges, found)]))
 
@@ -232,7 +239,7 @@ def _tails(Y: np.ndarray, j: int, T: int):
     return lo[:T], hi[hi.size - T:]
 
 
-def _intervals(Y: np.ndarray, p: float):
+def coverage_intervals(Y: np.ndarray, p: float) -> dict:
     """Both coverage intervals of each column of Y (M, m), JCGM 101 7.7.
 
     Returns {"symmetric": (low, high), "shortest": (low, high)}, arrays of
@@ -289,30 +296,41 @@ def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray):
     return C
 
 
-def _check_kind(kind):
+def check_kind(kind) -> str:
+    """A coverage interval kind, "symmetric" or "shortest", or a ValueError."""
     if kind not in ("symmetric", "shortest"):
         raise ValueError(f"kind must be 'symmetric' or 'shortest', got {kind!r}")
     return kind
 
 
-def _check_p(p):
-    p = float(p)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must lie in (0, 1), got {p}")
-    return p
+def _histogram(samples: np.ndarray, bins: int):
+    """(counts (m, bins), edges (m, bins + 1)) of each column of samples."""
+    counts, edges = [], []
+    for col in samples.T:
+        c, e = np.histogram(col, bins=bins)
+        counts.append(c)
+        edges.append(e)
+    return np.array(counts), np.array(edges)
 
 
 # ------------------------------------------------------------------ results
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, slots=True)
 class MonteCarloResult:
-    """The outcome of :func:`propagate_mc`.
+    """The outcome of :func:`propagate_mc` (and :func:`jacsolve.propagate_implicit_mc`).
+
+    Shape rule (:mod:`jacsolve.uncertainty.outputs`): a scalar model gives
+    floats for ``value``, ``std``, ``cov`` (the variance), ``tolerance`` and
+    the ends of ``interval(p)``; a vector model arrays of shape (m,), and
+    ``cov`` of shape (m, m). ``samples`` and ``histogram()`` are tables over
+    the draws and stay 2-D (one column per output) for both.
 
     Attributes
     ----------
-    mean, std : ndarray, shape (m,)
-        Estimate and standard uncertainty of each output (JCGM 101 7.6).
-    cov : ndarray, shape (m, m)
-        Covariance of the outputs.
+    value, std : float or ndarray, shape (m,)
+        Estimate (the mean of the model values) and standard uncertainty of
+        each output (JCGM 101 7.6). ``mean`` is the same as ``value``.
+    cov : float or ndarray, shape (m, m)
+        Covariance of the outputs (the variance for a scalar model).
     n_draws : int
         Draws made (non-finite ones included).
     n_nonfinite : int
@@ -333,15 +351,23 @@ class MonteCarloResult:
         significant digits before ``max_draws``. True for fixed ``n``.
     digits : int or None
         Significant digits requested (adaptive runs).
-    tolerance : ndarray or None
+    tolerance : float, ndarray or None
         Numerical tolerance delta of each u(y) (adaptive runs, JCGM 101 7.9.2).
     success : bool
         True when converged and every draw was finite.
+    status : Status
+        ``Status.SUCCESS``; ``Status.NONFINITE`` when some draws gave
+        non-finite model values (or failed solves); else
+        ``Status.NOT_CONVERGED`` when an adaptive run stopped at
+        ``max_draws`` before the results were stable.
     message : str
+    nfev : int
+        Evaluations of the model (one per draw; for implicit models, the
+        evaluations of F in all solves).
     """
-    mean: np.ndarray
-    std: np.ndarray
-    cov: np.ndarray
+    value: object
+    std: object
+    cov: object
     n_draws: int
     n_nonfinite: int
     p: float
@@ -349,55 +375,85 @@ class MonteCarloResult:
     samples: Optional[np.ndarray]
     converged: bool
     digits: Optional[int]
-    tolerance: Optional[np.ndarray]
+    tolerance: object
     success: bool
     message: str
+    status: Status = Status.SUCCESS
+    nfev: int = 0
     _cache: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def mean(self):
+        """The estimate: the same as ``value``."""
+        return self.value
 
     @property
     def n_finite(self) -> int:
         return self.n_draws - self.n_nonfinite
 
     def interval(self, p: Optional[float] = None, kind: Optional[str] = None):
-        """Coverage interval (low, high), arrays of shape (m,) (JCGM 101 7.7).
+        """Coverage interval (low, high) (JCGM 101 7.7): floats for a scalar model,
+        arrays of shape (m,) for a vector model.
 
         ``kind="symmetric"``: the probabilistically symmetric interval (equal
         tail probabilities); ``"shortest"``: the shortest interval of
         coverage ``p``.
         """
-        p = self.p if p is None else _check_p(p)
-        kind = _check_kind(self.kind if kind is None else kind)
+        p = self.p if p is None else check_p(p)
+        kind = check_kind(self.kind if kind is None else kind)
         key = (p, kind)
         if key not in self._cache:
             if self.samples is None:
                 raise ValueError(f"samples were not kept: only intervals at p = {self.p} are "
                                  "available; rerun with keep_samples=True")
-            for k, pair in _intervals(self.samples, p).items():   # both kinds: same tails
+            for k, pair in coverage_intervals(self.samples, p).items():  # both: same tails
                 self._cache[(p, k)] = pair
         low, high = self._cache[key]
-        return low.copy(), high.copy()
+        scalar = np.ndim(self.value) == 0
+        return shaped(low.copy(), scalar), shaped(high.copy(), scalar)
 
     def histogram(self, bins: int = HIST_BINS):
         """(counts (m, bins), edges (m, bins + 1)) of the model values."""
         if self.samples is None:
             return self._cache["histogram"]
-        counts, edges = [], []
-        for col in self.samples.T:
-            c, e = np.histogram(col, bins=bins)
-            counts.append(c)
-            edges.append(e)
-        return np.array(counts), np.array(edges)
+        return _histogram(self.samples, bins)
 
     def __repr__(self):
-        low, high = self.interval() if (self.samples is not None or
-                                         (self.p, self.kind) in self._cache) else (None, None)
-        fields = [f"mean={np.array2string(self.mean, precision=6)}",
-                  f"std={np.array2string(self.std, precision=4)}",
+        known = self.samples is not None or (self.p, self.kind) in self._cache
+        low, high = (fmt(e) for e in self.interval()) if known else (None, None)
+        fields = [f"value={fmt(self.value)}", f"std={fmt(self.std)}",
                   f"interval({self.p}, {self.kind})=({low}, {high})",
                   f"n_draws={self.n_draws}", f"n_nonfinite={self.n_nonfinite}",
                   f"converged={self.converged}", f"success={self.success}",
-                  f"message={self.message!r}"]
+                  f"status={self.status.name}", f"message={self.message!r}"]
         return "MonteCarloResult(" + ", ".join(fields) + ")"
+
+
+def result_from_values(Y, mean, cov, *, scalar: bool, n_draws: int, n_bad: int, p: float,
+                       kind: str, keep_samples: Optional[bool], converged: bool = True,
+                       digits: Optional[int] = None, tolerance=None,
+                       bad_status=Status.NONFINITE, message: str,
+                       nfev: int) -> MonteCarloResult:
+    """The :class:`MonteCarloResult` of the finite model values Y (M, m), built once.
+
+    Without ``keep_samples`` (default: kept when Y.size <= 2e7), the intervals
+    at ``p`` and the histogram are computed first and the values dropped.
+    ``bad_status`` is the status for n_bad > 0.
+    """
+    std = np.sqrt(np.diag(cov))
+    status = (bad_status if n_bad else Status.NOT_CONVERGED if not converged
+              else Status.SUCCESS)
+    cache = {}
+    if keep_samples is None:
+        keep_samples = Y.size <= 20_000_000
+    if not keep_samples:
+        for k, pair in coverage_intervals(Y, p).items():
+            cache[(p, k)] = pair
+        cache["histogram"] = _histogram(Y, HIST_BINS)
+    return MonteCarloResult(shaped(mean, scalar), shaped(std, scalar), shaped_cov(cov, scalar),
+                            n_draws, n_bad, p, kind, Y if keep_samples else None, converged,
+                            digits, None if tolerance is None else shaped(tolerance, scalar),
+                            status == Status.SUCCESS, message, status, int(nfev), cache)
 
 
 # ------------------------------------------------------------------ driver
@@ -406,7 +462,7 @@ class _Model:
 
     def __init__(self, fun, args, X0, parallel):
         self.fun, self.args, self.parallel = fun, args, parallel
-        y0, _ = evaluate_once(fun, X0[0], args)
+        y0, self.scalar = evaluate_once(fun, X0[0], args)
         self.m = y0.size
         self.jitted = is_jitted(fun)
         self.vectorized = False
@@ -450,15 +506,15 @@ class _Model:
         and moments (mean, M2) that :func:`_merge` combines.
         """
         Y = np.empty((count, self.m))
-        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        nblocks = (count + BLOCK - 1) // BLOCK
         counts = np.zeros((nblocks, 2), dtype=np.int64)
         moments = np.empty((nblocks, 2, self.m))
         a = (self.fun, self.args, plan.codes, plan.params, plan.cols, plan.extra,
-             plan.pre(key, start, count), np.uint64(key), start // D.BLOCK, plan.width, Y,
+             plan.pre(key, start, count), np.uint64(key), start // BLOCK, plan.width, Y,
              counts, moments)
         call_kernel(_mc_blocks, *a, 0, 0)   # compiles (and reports typing errors) here
-        call_kernel(_run_ranges, lambda t, b0, b1: _mc_blocks(*a, b0, b1),
-                    _ranges(nblocks, 4, self.parallel))
+        call_kernel(run_ranges, lambda t, b0, b1: _mc_blocks(*a, b0, b1),
+                    ranges(nblocks, 4, self.parallel))
         bad = int(counts[:, 1].sum())
         if bad:
             raise ValueError(f"fun returned a value of a size other than {self.m} (its size "
@@ -469,7 +525,6 @@ class _Model:
         try:
             return self._vector(X) if self.vectorized else self._serial(X)
         except Exception as exc:
-            from ..status import FunctionError
             raise FunctionError(f"fun raised {type(exc).__name__}: {exc} during evaluation") \
                 from exc
 
@@ -482,7 +537,7 @@ def _finite_rows(Y, n_finite):
 def _batch_stats(Y, counts, moments, p, kind):
     """(4, m): mean, u, interval endpoints of one adaptive batch."""
     n_fin, mean, var = _merge(counts, moments)
-    low, high = _intervals(_finite_rows(Y, n_fin), p)[kind]
+    low, high = coverage_intervals(_finite_rows(Y, n_fin), p)[kind]
     return np.stack([mean, np.sqrt(var), low, high])
 
 
@@ -542,6 +597,9 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     Returns
     -------
     MonteCarloResult
+        ``value`` (also ``mean``), ``std``, ``cov``, ``interval(p, kind)``,
+        ``samples``; ``success``, ``status``, ``message``, ``nfev``. A scalar
+        model gives floats, a vector model arrays.
 
     Examples
     --------
@@ -552,16 +610,14 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     ...     return x[0] + x[1]
     >>> r = jacsolve.propagate_mc(f, [D.Normal(0, 1), D.Rectangular(-1, 1)],
     ...                           n=20_000, seed=1)
-    >>> bool(abs(r.std[0] - np.sqrt(1 + 1 / 3)) < 0.03), r.n_nonfinite
+    >>> bool(abs(r.std - np.sqrt(1 + 1 / 3)) < 0.03), r.n_nonfinite
     (True, 0)
     >>> low, high = r.interval(0.95, kind="shortest")
     """
-    dists = [D.as_distribution(d, f"inputs[{i}]") for i, d in enumerate(_as_list(inputs))]
-    if not dists:
-        raise ValueError("inputs must contain at least one distribution")
+    dists = as_inputs(inputs)
     args = as_args(args)
-    p = _check_p(p)
-    kind = _check_kind(kind)
+    p = check_p(p)
+    kind = check_kind(kind)
     if n is not None and digits is not None:
         raise ValueError("give either n (a fixed number of draws) or digits (adaptive), not both")
     if digits is not None:
@@ -572,9 +628,9 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         n = positive_int(n, "n")
         if n < 2:
             raise ValueError(f"n must be >= 2, got {n}")
-    key = D.seed_key(seed)
-    plan = D.SamplingPlan(dists)
-    first = plan.draw(key, 0, min(D.BLOCK, n if n is not None else D.BLOCK)) \
+    key = seed_key(seed)
+    plan = SamplingPlan(dists)
+    first = plan.draw(key, 0, min(BLOCK, n if n is not None else BLOCK)) \
         if not is_jitted(fun) else plan.first(key)
     if parallel is None:
         parallel = digits is not None or n >= PARALLEL_MIN
@@ -589,7 +645,7 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         for c0 in range(0, count, CHUNK):
             c1 = min(count, c0 + CHUNK)
             Y[c0:c1] = model(plan.draw(key, start + c0, c1 - c0))
-        nblocks = (count + D.BLOCK - 1) // D.BLOCK
+        nblocks = (count + BLOCK - 1) // BLOCK
         counts = np.zeros((nblocks, 2), dtype=np.int64)
         moments = np.empty((nblocks, 2, model.m))
         _moments_of(Y, counts, moments)
@@ -613,7 +669,6 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     if n_fin < 2:
         raise ValueError(f"only {n_fin} of {n_draws} draws gave finite model values")
     cov = _covariance(Y, mean, var)
-    std = np.sqrt(np.diag(cov))
     messages = []
     if not converged:
         messages.append(f"not stable to {digits} significant digits after max_draws = "
@@ -623,31 +678,29 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
                         "from the statistics)")
     message = "; ".join(messages) or (f"stable to {digits} significant digits" if digits
                                       else f"{n_draws} draws")
-    if keep_samples is None:
-        keep_samples = Y.size <= 20_000_000
-    result = MonteCarloResult(mean, std, cov, n_draws, n_bad, p, kind, Y, converged, digits,
-                              tolerance, converged and not n_bad, message)
-    if not keep_samples:
-        for k in ("symmetric", "shortest"):
-            result.interval(p, k)
-        result._cache["histogram"] = result.histogram()
-        object.__setattr__(result, "samples", None)
-    return result
+    return result_from_values(Y, mean, cov, scalar=model.scalar, n_draws=n_draws, n_bad=n_bad,
+                              p=p, kind=kind, keep_samples=keep_samples, converged=converged,
+                              digits=digits, tolerance=tolerance, message=message,
+                              nfev=n_draws)
 
 
-def _as_list(inputs):
-    if isinstance(inputs, (D.Distribution,)) or hasattr(inputs, "ppf"):
-        return [inputs]
+def as_inputs(inputs) -> list:
+    """The input quantities as a non-empty list of :class:`Distribution` objects."""
+    if isinstance(inputs, Distribution) or hasattr(inputs, "ppf"):
+        inputs = [inputs]
     try:
-        return list(inputs)
+        items = list(inputs)
     except TypeError:
         raise TypeError("inputs must be a sequence of distributions") from None
+    if not items:
+        raise ValueError("inputs must contain at least one distribution")
+    return [as_distribution(d, f"inputs[{i}]") for i, d in enumerate(items)]
 
 
 def _adaptive(run, p, kind, digits, max_draws):
     """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high."""
     batch = max(int(math.ceil(100.0 / (1.0 - p))), 10_000)
-    batch = -(-batch // D.BLOCK) * D.BLOCK  # whole blocks: batches are slices of one stream
+    batch = -(-batch // BLOCK) * BLOCK  # whole blocks: batches are slices of one stream
     stats, parts, counts, moments = [], [], [], []
     while True:
         Y, c, mo = run(batch * len(parts), batch)
@@ -672,10 +725,13 @@ def _adaptive(run, p, kind, digits, max_draws):
 class Validation:
     """JCGM 101 clause 8: the GUM interval compared with the Monte Carlo interval.
 
+    Its arrays have one entry per output, shape (m,), for scalar models too.
+
     Attributes
     ----------
-    validated : bool
-        True when d_low <= delta and d_high <= delta for every output.
+    success : bool
+        True when d_low <= delta and d_high <= delta for every output (also
+        available as ``validated``).
     d_low, d_high : ndarray, shape (m,)
         |y - U_p - y_low| and |y + U_p - y_high|.
     tolerance : ndarray, shape (m,)
@@ -688,7 +744,7 @@ class Validation:
     kind : str
         Monte Carlo interval used ("shortest" as in the examples of clause 9).
     """
-    validated: bool
+    success: bool
     d_low: np.ndarray
     d_high: np.ndarray
     tolerance: np.ndarray
@@ -697,6 +753,11 @@ class Validation:
     p: float
     digits: int
     kind: str
+
+    @property
+    def validated(self) -> bool:
+        """The same as ``success``."""
+        return self.success
 
 
 def _gum_interval(linear, p):
@@ -748,19 +809,19 @@ def validate(linear_result, mc_result: MonteCarloResult, p: float = 0.95, digits
     ...     return x[0] + x[1]
     >>> mc = jacsolve.propagate_mc(f, [D.Normal(0, 1), D.Normal(0, 1)], n=200_000, seed=2)
     >>> v = jacsolve.validate((0.0, 1.96 * 2 ** 0.5), mc, digits=1)
-    >>> v.validated
+    >>> v.success
     True
     """
-    p = _check_p(p)
-    kind = _check_kind(kind)
+    p = check_p(p)
+    kind = check_kind(kind)
     digits = positive_int(digits, "digits")
     if not isinstance(mc_result, MonteCarloResult):
         raise TypeError(f"mc_result must be a MonteCarloResult, got {type(mc_result).__name__}")
     glow, ghigh = _gum_interval(linear_result, p)
-    mlow, mhigh = mc_result.interval(p, kind)
+    mlow, mhigh = (np.atleast_1d(e) for e in mc_result.interval(p, kind))
     if glow.shape != mlow.shape:
         raise ValueError(f"linear_result has {glow.size} outputs, mc_result {mlow.size}")
     d_low, d_high = np.abs(glow - mlow), np.abs(ghigh - mhigh)
-    delta = numerical_tolerance(mc_result.std, digits)
+    delta = np.atleast_1d(numerical_tolerance(mc_result.std, digits))
     ok = bool(np.all(d_low <= delta) and np.all(d_high <= delta))
     return Validation(ok, d_low, d_high, delta, (glow, ghigh), (mlow, mhigh), p, digits, kind)

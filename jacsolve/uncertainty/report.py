@@ -28,15 +28,15 @@ import numpy as np
 
 from .spec import Spec
 
-__all__ = ["evaluate", "Evaluation"]
+__all__ = ["evaluate_spec", "SpecReport", "batch_standard_errors"]
 
 DEFAULT_DRAWS = 1_000_000
 BATCHES = 20
 
 
 @dataclass(frozen=True, eq=False)
-class Evaluation:
-    """The results of :func:`evaluate` (see its attributes' sources).
+class SpecReport:
+    """The results of :func:`evaluate_spec` (see its attributes' sources).
 
     Attributes
     ----------
@@ -76,7 +76,9 @@ class Evaluation:
         p = s.p
         y, u, dof = (np.atleast_1d(a).astype(float) for a in (g.value, g.std, g.dof))
         k = np.atleast_1d(g.coverage_factor(p)).astype(float)
-        sym, short = mc.interval(p, "symmetric"), mc.interval(p, "shortest")
+        sym, short = (tuple(np.atleast_1d(e) for e in mc.interval(p, kind))
+                      for kind in ("symmetric", "shortest"))
+        mean, std = np.atleast_1d(mc.value), np.atleast_1d(mc.std)
         outputs = {}
         for i, name in enumerate(self.outputs):
             outputs[name] = {
@@ -85,7 +87,7 @@ class Evaluation:
                         "U": k[i] * u[i], "interval": [y[i] - k[i] * u[i], y[i] + k[i] * u[i]],
                         "method": g.method},
                 "monte_carlo": {
-                    "mean": float(mc.mean[i]), "std": float(mc.std[i]),
+                    "mean": float(mean[i]), "std": float(std[i]),
                     "symmetric_interval": [float(sym[0][i]), float(sym[1][i])],
                     "shortest_interval": [float(short[0][i]), float(short[1][i])],
                     "standard_errors": (None if self.standard_errors is None else
@@ -202,7 +204,7 @@ class Evaluation:
         g, mc, p = self.gum, self.mc, self.spec.p
         y, u, dof = (np.atleast_1d(a).astype(float) for a in (g.value, g.std, g.dof))
         counts, edges = mc.histogram()
-        low, high = mc.interval(p, "shortest")
+        low, high = (np.atleast_1d(e) for e in mc.interval(p, "shortest"))
         glow, ghigh = (np.atleast_1d(a) for a in g.interval(p))
         paths = []
         for i, name in enumerate(self.outputs):
@@ -235,8 +237,8 @@ class Evaluation:
         return paths
 
 
-def evaluate(spec: Spec, *, draws: Optional[int] = None, digits: Optional[int] = None,
-             seed: Optional[int] = None, progress=None) -> Evaluation:
+def evaluate_spec(spec: Spec, *, draws: Optional[int] = None, digits: Optional[int] = None,
+                  seed: Optional[int] = None, progress=None) -> SpecReport:
     """Run the GUM framework, Monte Carlo and the validation on a loaded spec.
 
     ``draws``, ``digits`` and ``seed`` override the spec's ``[monte_carlo]``
@@ -286,11 +288,11 @@ def evaluate(spec: Spec, *, draws: Optional[int] = None, digits: Optional[int] =
                 w.category.__name__ != "PerformanceWarning":
             notes.append(str(w.message))
     v = validate(g, mc, p=spec.p, digits=vdigits, kind="shortest")
-    return Evaluation(spec, g, mc, v, tuple(outputs), jac, seed, _batch_errors(mc, spec.p),
-                      notes)
+    return SpecReport(spec, g, mc, v, tuple(outputs), jac, seed,
+                      batch_standard_errors(mc, spec.p), notes)
 
 
-def _batch_errors(mc, p) -> Optional[dict]:
+def batch_standard_errors(mc, p) -> Optional[dict]:
     """Standard errors of the Monte Carlo results from the spread of 20 batches.
 
     Regular statistics (mean, u, the symmetric interval's endpoints, the
@@ -302,10 +304,12 @@ def _batch_errors(mc, p) -> Optional[dict]:
     """
     if mc.samples is None or mc.samples.shape[0] < 100 * BATCHES:
         return None
+    from .montecarlo import coverage_intervals
+
     rows = []
     for part in np.array_split(mc.samples, BATCHES):
-        b = dataclasses.replace(mc, samples=part, _cache={})
-        sym, short = b.interval(p, "symmetric"), b.interval(p, "shortest")
+        both = coverage_intervals(part, p)
+        sym, short = both["symmetric"], both["shortest"]
         rows.append(np.stack([part.mean(axis=0), part.std(axis=0, ddof=1),
                               sym[0], sym[1], short[0], short[1], short[1] - short[0]]))
     se = np.std(rows, axis=0, ddof=1) / math.sqrt(BATCHES)

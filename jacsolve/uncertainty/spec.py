@@ -374,7 +374,7 @@ class _Parser:
                 if R[i, j] != 0.0 and R[i, j] != r:
                     raise self.error(keys, f"the correlation of {a} and {b} is given twice")
                 R[i, j] = R[j, i] = r
-        from .propagation import as_correlation
+        from .inputs import as_correlation
         try:
             as_correlation(R, n, "the correlation matrix")
         except ValueError as exc:

@@ -1,4 +1,4 @@
-"""Benchmarks for integration by substitution (issue 5).
+"""Benchmarks for integration by substitution.
 
 * time and evaluations to reach 1e-10 relative error, against SciPy's
   dblquad / tplquad / nquad (limits as functions);

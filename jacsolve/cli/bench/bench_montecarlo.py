@@ -40,7 +40,8 @@ def _model_loop(fun, X, Y):
         Y[i] = fun(X[i])
 
 
-def _numpy_mass(rng, n):
+def numpy_mass(rng, n):
+    """JCGM 101 9.3 (mass calibration) in plain NumPy: n draws of y from ``rng``."""
     m = rng.normal(100_000.0, 0.050, n)
     dm = rng.normal(1.234, 0.020, n)
     ra = rng.uniform(1.10, 1.30, n)
@@ -67,7 +68,7 @@ def _numpy_gauge(rng, n):
     return num / (1.0 + alpha * theta)
 
 
-def _numpy_mc(sampler, n, p=0.95):
+def numpy_monte_carlo(sampler, n, p=0.95):
     """What a careful NumPy user writes: vectorised draws, moments, sorted values.
 
     Returns mean, std and the shortest p interval.
@@ -101,7 +102,7 @@ def run(quick: bool = False, progress=None) -> Report:
     say = progress or (lambda msg: None)
     n = 200_000 if quick else 1_000_000
     report = Report("Monte Carlo propagation (JCGM 101)")
-    cases = [("mass calibration (9.3), 5 inputs", gum.mass(), _numpy_mass),
+    cases = [("mass calibration (9.3), 5 inputs", gum.mass(), numpy_mass),
              ("gauge block (9.5), 9 inputs", gum.gauge(), _numpy_gauge)]
     threads = numba.get_num_threads()
     speed = Table(f"propagate_mc vs NumPy-vectorised Monte Carlo, {n:.0e} draws, "
@@ -145,7 +146,8 @@ def run(quick: bool = False, progress=None) -> Report:
         r = _jacsolve_stages(ex, n)
         mean, std, intervals = _numpy_stages(numpy_sampler, n, ex.p)
         fmt = lambda pair: f"[{float(np.ravel(pair[0])[0]):.5g}, {float(np.ravel(pair[1])[0]):.5g}]"
-        values.add(model=name, method="jacsolve", mean=float(r.mean[0]), u=float(r.std[0]),
+        values.add(model=name, method="jacsolve", mean=float(np.ravel(r.mean)[0]),
+                   u=float(np.ravel(r.std)[0]),
                    symmetric=fmt(r.interval(kind="symmetric")),
                    shortest=fmt(r.interval(kind="shortest")))
         values.add(model=name, method="NumPy", mean=float(mean), u=float(std),
@@ -168,7 +170,8 @@ def run(quick: bool = False, progress=None) -> Report:
                              seed=2, max_draws=20_000_000, keep_samples=False)
             adaptive.add(**{"example": f"{ex.clause} {ex.name}", "digits": digits,
                             "draws": r.n_draws, "converged": r.converged,
-                            "u(y)": float(r.std[0]), "delta": float(r.tolerance[0]),
+                            "u(y)": float(np.ravel(r.std)[0]),
+                            "delta": float(np.ravel(r.tolerance)[0]),
                             "s": time.perf_counter() - t0})
     report.tables.append(adaptive)
     return report
