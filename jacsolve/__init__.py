@@ -32,7 +32,7 @@ _PUBLIC = {  # module -> the names jacsolve re-exports from it
     "integration": ("integrate", "integrate_mc", "compare_integration", "IntegrationResult",
                     "IntegrationComparison"),
     "status": ("Status", "FunctionError"),
-    "_numba.options": ("jit", "PerformanceWarning"),
+    "_numba.options": ("jit", "inplace", "PerformanceWarning"),
 }
 _EXPORTS = {name: module for module, names in _PUBLIC.items() for name in names}
 

@@ -140,12 +140,19 @@ def test_bench_unknown_name(capsys):
     assert "no module named 'no_such_pkg.bench'" in capsys.readouterr().err
 
 
-def test_bench_module_not_written_yet_is_skipped(monkeypatch):
+def test_missing_builtin_bench_module_fails_loudly(monkeypatch):
     from jacsolve.cli.bench import runner
     monkeypatch.setattr(runner, "BENCHMARKS", runner.BENCHMARKS + ("not_written_yet",))
     run = runner.run_all(only=["not_written_yet"])
-    assert run.skipped == {"not_written_yet": "not available yet"} and not run.reports
-    assert "| not_written_yet | skipped: not available yet |" in run.markdown()
+    assert not run.reports
+    assert "bench_not_written_yet is missing" in run.failed["not_written_yet"]
+    assert "| not_written_yet | FAILED:" in run.markdown()
+
+
+def test_every_builtin_bench_module_exists():
+    from jacsolve.cli.bench import runner
+    for name in runner.BENCHMARKS:
+        assert callable(runner._module(name).run), name
 
 
 def test_bench_failure_is_reported_and_others_run(tmp_path, monkeypatch, capsys):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..status import FunctionError
+from .prepared import prepare
 
 __all__ = ["evaluate_once", "call_kernel", "is_typing_error", "typing_message"]
 
@@ -26,11 +27,20 @@ def evaluate_once(fun, x, args, name: str = "fun") -> np.ndarray:
     for a scalar) and whether ``fun`` returned a scalar.
     """
     try:
-        y = fun(x, *args)
+        y = prepare(fun).returning(x, *args)
     except Exception as exc:
         if is_typing_error(exc):
             raise TypeError(typing_message(exc, name)) from None
-        raise FunctionError(f"{name} raised {_describe(exc)} at the starting point") from exc
+        hint = ""
+        if isinstance(exc, TypeError) and "argument" in str(exc):
+            hint = (f" (if {name} writes into an out argument, declare the in-place form with "
+                    "@jacsolve.jit(inplace=...) or @jacsolve.inplace())")
+        raise FunctionError(f"{name} raised {_describe(exc)} at the starting point{hint}") \
+            from exc
+    if y is None:
+        raise TypeError(f"{name} returned None: return its values, or declare the in-place "
+                        f"form {name}(x, *args, out) with @jacsolve.jit(inplace=...) or "
+                        "@jacsolve.inplace()")
     try:
         a = np.asarray(y)
     except Exception:
@@ -66,7 +76,8 @@ def call_kernel(call, *a, name: str = "fun"):
     except Exception as exc:
         if is_typing_error(exc):
             raise TypeError(typing_message(exc, name)) from None
-        if isinstance(exc, TypeError) and "fun must return" in str(exc):
+        if isinstance(exc, TypeError) and ("must return" in str(exc)
+                                           or "not complex-safe" in str(exc)):
             raise
         if isinstance(exc, np.exceptions.ComplexWarning):  # raised when warnings are errors
             raise TypeError(f"{name} discards the imaginary part of complex values") from None

@@ -8,8 +8,6 @@
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
 import types
 import warnings
@@ -19,14 +17,14 @@ from numba.extending import is_jitted
 
 __all__ = ["jit", "PerformanceWarning", "is_jitted"]
 
-_OPTIONS = dict(error_model="numpy", fastmath=False)
+NUMBA_OPTIONS = dict(error_model="numpy", fastmath=False)
 
 
 class PerformanceWarning(UserWarning):
     """A plain Python function was given where a numba function runs faster."""
 
 
-def jit(fun=None, *, cache: bool = False, parallel: bool = False):
+def jit(fun=None, *, cache: bool = False, parallel: bool = False, inplace=False):
     """Compile a user function with the numba options jacsolve relies on.
 
     Equivalent to ``numba.njit(error_model="numpy", fastmath=False)``: a
@@ -40,8 +38,14 @@ def jit(fun=None, *, cache: bool = False, parallel: bool = False):
         The function to compile. ``@jit`` and ``@jit(cache=True)`` both work.
     cache : bool, optional
         Cache the compiled function on disk (numba's ``cache=True``).
+        A script run again then compiles nothing of the function.
     parallel : bool, optional
         Enable numba's ``prange`` in the function.
+    inplace : bool or int, optional
+        Declare the in-place form ``fun(x, *args, out)``, which writes its m
+        values into ``out`` (allocated by jacsolve with x's dtype) instead of
+        returning them: ``True`` when m = len(x) (square systems), or m itself.
+        See :func:`inplace` for plain Python functions.
 
     Examples
     --------
@@ -53,15 +57,53 @@ def jit(fun=None, *, cache: bool = False, parallel: bool = False):
     inf
     """
     def wrap(f):
-        return numba.njit(cache=cache, parallel=parallel, **_OPTIONS)(f)
+        dispatcher = numba.njit(cache=cache, parallel=parallel, **NUMBA_OPTIONS)(f)
+        return inplace_declared(dispatcher, inplace) if inplace is not False else dispatcher
 
     return wrap if fun is None else wrap(fun)
+
+
+INPLACE_ATTRIBUTE = "jacsolve_inplace"
+
+
+def inplace_declared(fun, size=True):
+    """Mark ``fun`` as the in-place form ``fun(x, *args, out)`` (see :func:`inplace`)."""
+    if size is not True and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+        raise ValueError(f"inplace must be True (out has len(x) entries) or a positive number "
+                         f"of outputs, got {size!r}")
+    setattr(fun, INPLACE_ATTRIBUTE, -1 if size is True else int(size))
+    return fun
+
+
+def inplace(size=True):
+    """Decorator declaring the in-place form ``fun(x, *args, out)`` of a function.
+
+    ``fun`` writes its values into ``out``, which jacsolve allocates (length
+    len(x) for ``size=True``, else ``size``; dtype that of x) and reads after
+    the call. Works for plain Python and numba functions alike; for numba,
+    ``@jacsolve.jit(inplace=...)`` says the same.
+
+    Examples
+    --------
+    >>> import numpy as np, jacsolve
+    >>> @jacsolve.inplace()
+    ... def F(x, out):
+    ...     out[0] = x[0] * x[0] - 2.0
+    ...     out[1] = x[1] - x[0]
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", jacsolve.PerformanceWarning)  # plain Python
+    ...     r = jacsolve.solve(F, [1.0, 1.0])
+    >>> r.success, bool(np.allclose(r.x, np.sqrt(2.0)))
+    (True, True)
+    """
+    return lambda fun: inplace_declared(fun, size)
 
 
 def cached_njit(fun=None, **kwargs):
     """Decorator for jacsolve's own function-independent helpers (cached)."""
     def wrap(f):
-        return numba.njit(cache=True, **_OPTIONS, **kwargs)(f)
+        return numba.njit(cache=True, **NUMBA_OPTIONS, **kwargs)(f)
 
     return wrap if fun is None else wrap(fun)
 
@@ -80,7 +122,7 @@ def kernel_njit(fun=None, *, inline: bool = False, nogil: bool = False):
     lets threads run the kernel concurrently.
     """
     def wrap(f):
-        options = dict(_OPTIONS, inline="always") if inline else dict(_OPTIONS)
+        options = dict(NUMBA_OPTIONS, inline="always") if inline else dict(NUMBA_OPTIONS)
         dispatcher = numba.njit(nogil=nogil, **options)(f)
         dispatcher._jacsolve_kernel = True
         return dispatcher
@@ -134,64 +176,11 @@ def python_version(kernel, overrides=None):
     return version
 
 
-class FunctionRecord:
-    """What jacsolve keeps per user function: whether it is compiled, its
-    specialised kernels, and facts learned from evaluating it once."""
-    __slots__ = ("jitted", "specialised", "returns_scalar", "warned")
-
-    def __init__(self, fun):
-        self.jitted = is_jitted(fun)
-        self.specialised = {}
-        self.returns_scalar = {}
-        self.warned = False
-
-
-# A plain dict (not weak): a lookup costs ~50 ns instead of ~300 ns, and
-# jitted user functions normally live as long as the process anyway. It is
-# cleared when it grows large, so functions created in a loop cannot leak.
-_records: dict = {}
-_MAX_RECORDS = 512
-
-
-def record_for(fun) -> FunctionRecord:
-    try:
-        rec = _records.get(fun)
-    except TypeError:  # unhashable callable
-        return FunctionRecord(fun)
-    if rec is None:
-        if len(_records) >= _MAX_RECORDS:
-            _records.clear()
-        rec = _records[fun] = FunctionRecord(fun)
-    return rec
-
-
-def specialise(kernel, fun, record=None):
-    """Return ``kernel`` with its first argument bound to ``fun``.
-
-    For a numba function this is a compiled closure (compiled on first call),
-    which binds the user function as a constant: a call from Python then
-    types only arrays and tuples (about 1 us) instead of a dispatcher
-    argument (about 10 us). For a plain Python function it is the kernel's
-    Python version, so the same algorithm runs either way.
-    """
-    rec = record if record is not None else record_for(fun)
-    call = rec.specialised.get(kernel)
-    if call is None:
-        if rec.jitted:
-            nargs = len(inspect.signature(kernel.py_func).parameters) - 1
-            arglist = ", ".join(f"a{i}" for i in range(nargs))
-            namespace = {"_kernel": kernel, "_user_fun": fun}
-            exec(f"def call({arglist}):\n    return _kernel(_user_fun, {arglist})\n", namespace)
-            call = numba.njit(**_OPTIONS)(namespace["call"])
-        else:
-            call = functools.partial(python_version(kernel), fun)
-        rec.specialised[kernel] = call
-    return call
-
-
 def warn_if_python(fun, stacklevel: int = 3) -> None:
     """Warn once per function that a plain Python function takes the slow path."""
-    rec = record_for(fun)
+    from .prepared import prepare  # prepared imports this module's options
+
+    rec = prepare(fun)
     if rec.jitted or rec.warned:
         return
     rec.warned = True

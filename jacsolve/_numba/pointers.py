@@ -1,13 +1,22 @@
-"""Compiled functions as first-class function pointers (private).
+"""Compiled functions as first-class function values (private).
 
 The nonlinear solvers are compiled once, with ``cache=True``, for argument
 types that do not depend on the user's function: they take the per-function
 kernels (an evaluation of fun, a Jacobian or J v kernel, a callback) as
-first-class function values of fixed signatures. Per user function only those
-small kernels compile, each for one signature, and become a :class:`Pointer`;
-:func:`entry_point` then builds a compiled closure holding the pointers as
-constants, so that one solve from Python costs one call of a few
-microseconds.
+first-class function values of fixed signatures.
+
+* **Address tier** (compiled user functions whose ``args`` pack into one
+  float vector): the kernels are the cached wrappers of
+  :func:`jacsolve._numba.tiers.address_kernel`, called with ``args =
+  (p, rc, rj, cc, cj)`` of type :data:`ADDRESSED_ARGS`, so the same kernels
+  serve every user function. A cached entry takes them as ``int64`` address
+  pairs (:func:`kernel_addresses`) and turns them back into function values
+  with :func:`~jacsolve._numba.addresses.function_loader` intrinsics: a solve from Python is one call of a cached
+  function with integer and array arguments.
+* **Specialised tier** (analytic Jacobians, args that do not pack): each
+  kernel is specialised on the user function and becomes a :class:`Pointer`;
+  :func:`entry_point` then builds a compiled closure holding the pointers as
+  constants (compiled per function and per process).
 
 The calling conventions (``argty`` is the numba type of the ``args`` tuple):
 
@@ -23,21 +32,25 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from numba import types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 from numba.core.types.function_type import WrapperAddressProtocol
 from numba.experimental.function_type import _get_wrapper_address
 from numba.extending import intrinsic
 
+from .addresses import addresses_of, function_loader
 from .options import cached_njit, jit
 
-__all__ = ["F1", "F2", "I1", "Pointer", "ev_signature", "jac_signature",
+__all__ = ["F1", "F2", "I1", "ADDRESSED_ARGS", "Pointer", "ev_signature", "jac_signature",
            "CALLBACK_SIGNATURE", "no_callback", "no_callback_pointer", "algorithm_pointer",
-           "entry_point", "borrowed"]
+           "entry_point", "kernel_addresses", "borrowed"]
 
 F1 = types.float64[::1]
 F2 = types.float64[:, ::1]
 I1 = types.int64[::1]
+# the args of a kernel called with fun = tiers.address_call: (p, rc, rj, cc, cj)
+ADDRESSED_ARGS = types.Tuple((F1, types.int64, types.int64, types.int64, types.int64))
 
 
 def ev_signature(argty):
@@ -129,6 +142,27 @@ def entry_point(algorithm: Pointer, pointers, *, params, outputs, alloc, alloc_p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
         return jit(namespace["entry"])
+
+
+
+
+
+
+_KERNEL_ADDRESSES: dict = {}
+
+
+def kernel_addresses(*kernels) -> np.ndarray:
+    """``[c_addr, jit_addr, ...]`` of ``(dispatcher, signature)`` pairs, as an
+    int64 array for a cached entry; made once per process for each set (each
+    dispatcher is compiled for its signature now, or loaded from numba's cache)."""
+    found = _KERNEL_ADDRESSES.get(kernels)
+    if found is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            pairs = [addresses_of(dispatcher, sig) for dispatcher, sig in kernels]
+        found = _KERNEL_ADDRESSES[kernels] = np.array([a for pair in pairs for a in pair],
+                                                      dtype=np.int64)
+    return found
 
 
 @intrinsic

@@ -11,6 +11,7 @@ partials of output i; for a scalar ``f`` it has shape (n,).
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -19,13 +20,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as K
-from .._numba.options import kernel_njit, record_for, specialise, warn_if_python
+from .._numba.options import kernel_njit, warn_if_python
+from .._numba.prepared import prepare
+from .._numba.tiers import address_kernel, addressed_args, bind
 from .._arguments import as_args, as_bounds, as_scale, as_vector, positive_float
 from .._numba.calls import call_kernel, evaluate_once
-from ..status import (BAD_F0, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
+from ..status import (BAD_F0, BAD_F_SIZE, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
                       not_complex_safe)
 from .coloring import ColumnGroups, group_columns
-from .kernels import (all_finite, as_1d, jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
+from .kernels import (all_finite, as_1d, call_user, jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
                       jacobian_richardson_t, relative_steps)
 
 __all__ = ["jacobian", "jvp", "vjp", "hessian", "check_complex_step",
@@ -127,7 +130,7 @@ class _Problem:
         self.fun = fun
         self.x = _vector(x)
         self.args = args if type(args) is tuple else as_args(args)
-        self.record = rec = record_for(fun)
+        self.record = rec = prepare(fun)
         self.f0 = None
         if not rec.jitted:
             if not callable(fun):
@@ -147,7 +150,13 @@ class _Problem:
             rec.returns_scalar[key] = self.scalar
 
     def run(self, kernel, *a):
-        return call_kernel(specialise(kernel, self.fun, self.record), self.x, self.args, *a)
+        complex_step = kernel in _COMPLEX_KERNELS
+        try:
+            call = bind(kernel, self.fun, real=not complex_step, complex_=complex_step,
+                        jac="method")
+            return call_kernel(call, self.x, self.args, *a)
+        except TypeError as exc:
+            raise _complex_hint(exc, "complex" if complex_step else "") from None
 
 
 def _check_f0(f0):
@@ -158,7 +167,7 @@ def _check_f0(f0):
 
 def _complex_hint(exc: TypeError, method: str) -> TypeError:
     """A compile error under complex step usually means fun is not complex-safe."""
-    if method != "complex" or "complex" not in str(exc):
+    if method != "complex" or "complex" not in str(exc) or "not complex-safe" in str(exc):
         return exc
     return not_complex_safe(jac="method", detail=f"it cannot be evaluated at complex x: {exc}")
 
@@ -199,7 +208,7 @@ def _value_at(fun, x, args, f0):
     """f0 if given (size > 0), else fun(x) as a 1-D array; and evaluations spent."""
     if f0.size > 0:
         return f0, 0
-    return as_1d(fun(x, *args)).copy(), 1
+    return call_user(fun, x, args).copy(), 1
 
 
 # Drivers: one compiled call from Python does the finiteness check, the steps
@@ -245,6 +254,8 @@ def _drive_richardson(fun, x, args, f0, rel, scale, lower, upper):
 
 _DRIVERS = {"forward": _drive_forward, "central": _drive_central,
             "complex": _drive_complex, "richardson": _drive_richardson}
+# kernels that evaluate fun at complex points only
+_COMPLEX_KERNELS = {_drive_complex, K.jvp_complex, K.hessian_complex, K.sparse_complex}
 _METHOD = {m: m for m in METHODS}
 _METHOD.update(_ALIASES)
 
@@ -309,10 +320,18 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
     >>> np.allclose(J, [[2.0, 1.0], [np.cos(1.0), 0.0]], rtol=1e-15)
     True
     """
-    method = _METHOD.get(method) if type(method) is str else None
-    if method is None:
-        method = canonical_method(method)
-    prob = _Problem(fun, x, args, need_f0=sparsity is not None)
+    fast = _FAST.get((fun, method)) if type(args) is tuple and not args else None
+    if (fast is not None and type(x) is np.ndarray and rel_step is None
+            and type(x_scale) in (int, float) and x_scale == 1.0
+            and bounds is None and sparsity is None and not full_output):
+        J = fast(x)
+        if J is not None:
+            return J
+    chosen = _METHOD.get(method) if type(method) is str else None
+    method = canonical_method(method) if chosen is None else chosen
+    # a precomputed ColumnGroups knows m: fun(x) need not be evaluated in Python
+    prob = _Problem(fun, x, args,
+                    need_f0=sparsity is not None and not isinstance(sparsity, ColumnGroups))
     n = prob.x.size
     rel = _rel_step(rel_step, DEFAULT_REL_STEP[method])
     scale = _scale(x_scale, n)
@@ -332,6 +351,9 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
         as_vector(prob.x, "x")  # raises, naming the first non-finite entry
     outcome = (Status.SUCCESS, COMPLETE) if status == OK else _outcome(status, _nan_rows(Jt))
     J = Jt.T[0] if prob.scalar else Jt.T
+    if (status == OK and not prob.args and rel_step is None and bounds is None
+            and type(x_scale) in (int, float) and x_scale == 1.0):
+        _remember_fast_path(fun, method, prob)
     if not full_output:
         return J
     error = None
@@ -343,32 +365,101 @@ def jacobian(fun: Callable, x, *, args=(), method: str = "central",
                            None, outcome[0] == Status.SUCCESS, *outcome)
 
 
+# (fun, method) -> the Jacobian with default options as one compiled call, for
+# functions seen before: the checks and the packing were done on the first call.
+_FAST: dict = {}
+
+
+def _remember_fast_path(fun, method, prob) -> None:
+    if not prob.record.jitted or len(_FAST) >= 512 or method == "richardson":
+        return
+    complex_step = method == "complex"
+    packed = addressed_args(fun, (), real=not complex_step, complex_=complex_step)
+    if packed is None:
+        return
+    wrapper = address_kernel(_DRIVERS[method])
+    n, scalar, rel = prob.x.size, prob.scalar, DEFAULT_REL_STEP[method]
+    scale, (lower, upper) = _scale(1.0, n), _unbounded(n)
+
+    def jacobian_fast(x):
+        if not (x.ndim == 1 and x.size == n and x.dtype.char == "d" and x.flags.c_contiguous
+                and x.flags.writeable):
+            return None
+        Jt, status, nfev = wrapper(x, packed, _EMPTY, rel, scale, lower, upper)
+        if status != OK:
+            return None  # the full path reports it
+        return Jt.T[0] if scalar else Jt.T
+    _FAST[(fun, method)] = jacobian_fast
+
+
 def _nan_rows(Jt) -> np.ndarray:
     """Variables whose row of the transposed Jacobian is all NaN."""
     return np.flatnonzero(np.isnan(Jt).all(axis=1)) if Jt.shape[1] else np.empty(0, int)
 
 
+@kernel_njit(inline=True)
+def _drive_sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of,
+                          col_of, nnz):
+    f0, nfev0 = _value_at(fun, x, args, f0)
+    data, status, nfev = K.sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz,
+                                          gptr, row_of, col_of, nnz)
+    return data, status, nfev + nfev0
+
+
+@kernel_njit(inline=True)
+def _drive_sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of,
+                          col_of, nnz):
+    f0, nfev0 = _value_at(fun, x, args, f0)
+    data, status, nfev = K.sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz,
+                                          gptr, row_of, col_of, nnz)
+    return data, status, nfev + nfev0
+
+
+# ColumnGroups -> a csr_array of its pattern, whose structure each result copies
+_TEMPLATES: dict = {}
+
+
+def _csr(groups, data):
+    template = _TEMPLATES.get(groups)
+    if template is None:
+        if len(_TEMPLATES) >= 64:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[groups] = sp.csr_array(
+            (np.zeros(groups.nnz), groups.indices, groups.indptr), shape=groups.shape)
+    # a shallow copy with new arrays: csr_array's constructor would check the
+    # structure again on every call, which costs more than the evaluations
+    J = copy.copy(template)
+    J.data, J.indices, J.indptr = data, template.indices.copy(), template.indptr.copy()
+    return J
+
+
 def _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output):
-    m, n = prob.f0.size, prob.x.size
+    n = prob.x.size
+    m = prob.f0.size if prob.f0 is not None else sparsity.shape[0]
     groups = group_columns(sparsity, shape=(m, n))
     g = (groups.cols, groups.cptr, groups.nz, groups.gptr, groups.row_of, groups.col_of,
          groups.nnz)
     h = relative_steps(prob.x, rel, scale)
+    f0 = _EMPTY if prob.f0 is None else prob.f0
     if method == "forward":
-        data, status, nfev = prob.run(K.sparse_forward, prob.f0, h, lower, upper, *g)
+        data, status, nfev = prob.run(_drive_sparse_forward, f0, h, lower, upper, *g)
     elif method == "central":
-        data, status, nfev = prob.run(K.sparse_central, prob.f0, h, lower, upper, *g)
+        data, status, nfev = prob.run(_drive_sparse_central, f0, h, lower, upper, *g)
     elif method == "complex":
         data, status, nfev = prob.run(K.sparse_complex, h, m, *g)
     else:
         raise ValueError("method='richardson' does not support sparsity; "
                          "use 'complex' or 'central'")
+    if status == BAD_F_SIZE and prob.f0 is None:
+        raise fault_error(BAD_F_SIZE, n=m, where=" (the number of rows of sparsity)")
     outcome = (Status.SUCCESS, COMPLETE) if status == OK else _outcome(
         status, np.unique(groups.col_of[np.isnan(data)]))
-    J = sp.csr_array((data, groups.indices.copy(), groups.indptr.copy()), shape=(m, n))
+    J = _csr(groups, data)
     if not full_output:
         return J
-    return J, JacobianInfo(int(nfev) + 1, method, h, None, groups.ngroups,
+    if prob.f0 is not None:
+        nfev += 1  # fun(x), evaluated in Python to check its output
+    return J, JacobianInfo(int(nfev), method, h, None, groups.ngroups,
                            outcome[0] == Status.SUCCESS, *outcome)
 
 

@@ -83,6 +83,27 @@ def _as_1d_compiled(y):
     raise TypingError(f"fun must return a 1-D array or a scalar, got {y}")
 
 
+def call_user(fun, x, args):
+    """``fun(x, *args)`` as a 1-D array: how every kernel calls the user function.
+
+    In compiled code ``fun`` is the user function itself (the specialised
+    tier), or the pair (real, complex) of its adapters loaded from their
+    addresses (:func:`jacsolve._numba.tiers.address_kernel`), which is then
+    called with the adapter for x's dtype and ``args == (p,)``.
+    """
+    return as_1d(fun(x, *args))
+
+
+@overload(call_user, inline="always")
+def _call_user_compiled(fun, x, args):
+    if (isinstance(fun, types.BaseTuple) and len(fun) == 2
+            and all(isinstance(f, types.FunctionType) for f in fun)):
+        if isinstance(x.dtype, types.Complex):
+            return lambda fun, x, args: fun[1](x, args[0])
+        return lambda fun, x, args: fun[0](x, args[0])
+    return lambda fun, x, args: as_1d(fun(x, *args))
+
+
 def is_complex_array(a):
     return np.iscomplexobj(a)
 
@@ -257,10 +278,10 @@ def _stencil_values(fun, x, args, xw, j, d1, d2):
     xj = x[j]
     xw[j] = xj + d1
     x1 = xw[j]
-    f1 = own(as_1d(fun(xw, *args)), xw)
+    f1 = own(call_user(fun, xw, args), xw)
     xw[j] = xj + d2
     x2 = xw[j]
-    f2 = own(as_1d(fun(xw, *args)), xw)
+    f2 = own(call_user(fun, xw, args), xw)
     xw[j] = xj
     return x1, f1, x2, f2
 
@@ -281,7 +302,7 @@ def jacobian_forward_t(fun, x, args, f0, h, lower, upper):
         finite = False
         for attempt in range(2):
             xw[j] = xj + forward_step(attempt, xj, h[j], lower[j], upper[j])
-            fp = own(as_1d(fun(xw, *args)), xw)
+            fp = own(call_user(fun, xw, args), xw)
             nfev += 1
             if fp.size != m:
                 return Jt, BAD_F_SIZE, nfev
@@ -317,7 +338,7 @@ def jacobian_central_t(fun, x, args, f0, h, lower, upper):
             if not ok:
                 continue
             if attempt > 0 and f0.size == 0:
-                f0 = own(as_1d(fun(x, *args)), x)
+                f0 = own(call_user(fun, x, args), x)
                 nfev += 1
             x1, f1, x2, f2 = _stencil_values(fun, x, args, xw, j, d1, d2)
             nfev += 2
@@ -349,7 +370,7 @@ def jacobian_complex_t(fun, x, args, h):
     Jt = np.empty((n, 0))
     for j in range(n):
         xc[j] = complex(x[j], h[j])
-        fc = own(as_1d(fun(xc, *args)), xc)
+        fc = own(call_user(fun, xc, args), xc)
         xc[j] = complex(x[j], 0.0)
         if m < 0:
             m = fc.size
@@ -375,7 +396,7 @@ def jacobian_complex_into(fun, x, args, h, xc, Jt):
         xc[j] = complex(x[j], 0.0)
     for j in range(n):
         xc[j] = complex(x[j], h[j])
-        fc = as_1d(fun(xc, *args))
+        fc = call_user(fun, xc, args)
         if fc.size != Jt.shape[1]:
             xc[j] = complex(x[j], 0.0)
             return BAD_F_SIZE, j + 1
@@ -457,7 +478,7 @@ def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
 @kernel_njit(inline=True)
 def jvp_forward(fun, x, args, v, h, f0):
     """J v ~ (f(x + h v) - f(x)) / h. Returns (Jv, status, nfev)."""
-    fp = as_1d(fun(x + h * v, *args))
+    fp = call_user(fun, x + h * v, args)
     if fp.size != f0.size:
         return np.empty(0), BAD_F_SIZE, 1
     out = np.empty(f0.size)
@@ -468,8 +489,8 @@ def jvp_forward(fun, x, args, v, h, f0):
 @kernel_njit(inline=True)
 def jvp_central(fun, x, args, v, h):
     """J v ~ (f(x + h v) - f(x - h v)) / 2h. Returns (Jv, status, nfev)."""
-    fp = as_1d(fun(x + h * v, *args))
-    fm = as_1d(fun(x - h * v, *args))
+    fp = call_user(fun, x + h * v, args)
+    fm = call_user(fun, x - h * v, args)
     if fp.size != fm.size:
         return np.empty(0), BAD_F_SIZE, 2
     out = np.empty(fp.size)
@@ -483,7 +504,7 @@ def jvp_complex(fun, x, args, v, h):
     xc = np.empty(x.size, dtype=np.complex128)
     for j in range(x.size):
         xc[j] = complex(x[j], h * v[j])
-    fc = own(as_1d(fun(xc, *args)), xc)
+    fc = own(call_user(fun, xc, args), xc)
     out = np.empty(fc.size)
     if not is_complex_array(fc):
         return out, NOT_COMPLEX_SAFE, 1
@@ -498,7 +519,7 @@ def _complex_gradient(fun, xc, x, args, hc, g):
     for j in range(x.size):
         re = xc[j].real
         xc[j] = complex(re, hc[j])
-        fc = own(as_1d(fun(xc, *args)), xc)
+        fc = own(call_user(fun, xc, args), xc)
         xc[j] = complex(re, 0.0)
         if fc.size != 1:
             return BAD_F_SIZE
@@ -549,7 +570,7 @@ def _symmetrise(H):
 
 @kernel_njit(inline=True)
 def _scalar_at(fun, xw, args):
-    y = own(as_1d(fun(xw, *args)), xw)
+    y = own(call_user(fun, xw, args), xw)
     if y.size != 1:
         return np.nan, False
     return y[0], True
@@ -618,7 +639,7 @@ def _group_values(fun, x, args, xw, cols, start, stop, d):
         j = cols[c]
         xw[j] = x[j] + d[j]
         d[j] = xw[j] - x[j]
-    f = own(as_1d(fun(xw, *args)), xw)
+    f = own(call_user(fun, xw, args), xw)
     for c in range(start, stop):
         xw[cols[c]] = x[cols[c]]
     return f
@@ -641,7 +662,7 @@ def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
                 j = cols[c]
                 xw[j] = x[j] + forward_step(attempt, x[j], h[j], lower[j], upper[j])
                 dx[j] = xw[j] - x[j]
-            fp = own(as_1d(fun(xw, *args)), xw)
+            fp = own(call_user(fun, xw, args), xw)
             nfev += 1
             if fp.size != m:
                 return data, BAD_F_SIZE, nfev
@@ -719,7 +740,7 @@ def sparse_complex(fun, x, args, h, m, cols, cptr, nz, gptr, row_of, col_of, nnz
         for c in range(cptr[g], cptr[g + 1]):
             j = cols[c]
             xc[j] = complex(x[j], h[j])
-        fc = own(as_1d(fun(xc, *args)), xc)
+        fc = own(call_user(fun, xc, args), xc)
         for c in range(cptr[g], cptr[g + 1]):
             j = cols[c]
             xc[j] = complex(x[j], 0.0)

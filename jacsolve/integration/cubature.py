@@ -25,6 +25,7 @@ import numpy as np
 
 from . import quadrature as q
 from .._numba.options import is_jitted, warn_if_python
+from .._numba.prepared import unpacked_args_source, pack_args, prepare, returning_form
 from .._arguments import as_args, positive_float, positive_int
 from .._numba.calls import call_kernel, evaluate_once
 from .regions import Region
@@ -96,20 +97,49 @@ class _Problem:
             raise TypeError(f"f must be callable, got {type(f).__name__}")
         self.f, self.region, self.args = f, region, as_args(args)
         self.det = region.det_method(det) if det != "indicator" else det
-        self.compiled = is_jitted(f)
         warn_if_python(f, stacklevel=4)
-        value, scalar = evaluate_once(f, region.midpoint(), self.args, "f")
+        point = region.midpoint(self.det if self.det != "indicator" else None)
+        value, scalar = evaluate_once(f, point, self.args, "f")
         if not scalar:
             raise TypeError(f"f must return a scalar, got an array of shape {value.shape}")
+        self.fun, self.fargs, self.tier = self._tier(f, self.args)
+        self.alive = prepare(f) if self.tier == "cached" else None  # owns the adapter
         self.nfev = 0
         self.nonfinite = 0
         self.first_bad = None
 
+    @staticmethod
+    def _tier(f, args) -> tuple:
+        """(fun, fargs, tier) for :data:`quadrature.integrand_points`.
+
+        A numba ``f`` is reached through the address of its scalar adapter
+        (:func:`quadrature.adapter`) by :func:`quadrature.integrand_addressed`
+        (the cached tier), or bound into the kernel (the specialised tier)
+        where ``args`` cannot travel as one float vector or the adapter does
+        not compile; a plain Python ``f`` runs the kernel as Python.
+        """
+        if not is_jitted(f):
+            return f, args, "python"
+        layout, p = pack_args(args)
+        if layout is None:
+            return f, args, "specialised"
+        try:
+            rc, rj = q.adapter(f, "integrand", layout, f"_fun(x{unpacked_args_source(layout)})", False,
+                               "f")
+        except TypeError:      # e.g. f returns complex values: the kernel reports it
+            return f, args, "specialised"
+        return None, (p, rc, rj) + q.no_complex(), "cached"
+
     def weighted(self, X, W) -> np.ndarray:
         """f(X[i]) * W[i] (f not called where W[i] == 0); counts non-finite values."""
         out = np.empty(X.shape[0])
-        call_kernel(q.run_chunked, q.integrand_points, self.compiled, X.shape[0],
-                    self.f, self.args, X, W, out, name="f")
+        X = np.ascontiguousarray(X)
+        if self.tier == "cached":
+            call_kernel(q.run_chunked, q.integrand_addressed, True, X.shape[0], self.fargs, X, W,
+                        out, name="f")
+        else:
+            call_kernel(q.run_tier, q.integrand_points, (self.fun,), self.tier, X.shape[0],
+                        self.fargs, X, W, out, name="f")
         self.nfev += int(np.count_nonzero(W))
         bad = ~np.isfinite(out)
         if bad.any():
@@ -329,6 +359,7 @@ def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional
     >>> res.success, bool(abs(res.value - np.pi ** 2) < 1e-12)    # 2 pi^2 R r^2 * r^2 / 4
     (True, True)
     """
+    f = returning_form(f, scalar=True)  # the in-place form, as y = f(x, *args)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     problem = _Problem(f, region, args, det)
@@ -362,6 +393,7 @@ def integrate_mc(f: Callable, region: Region, *, n: int = 1 << 16, seed=None,
     >>> abs(res.value - np.pi) < 4 * res.error
     True
     """
+    f = returning_form(f, scalar=True)  # the in-place form, as y = f(x, *args)
     n = positive_int(n, "n")
     problem = _Problem(f, region, args, "indicator")
     if not region.has_indicator:
@@ -481,6 +513,7 @@ def compare_integration(f: Callable, region: Region, *, ns: Sequence[int] = (100
     >>> cmp.rows[-1]["error"] < 1e-12        # Gauss at 10^4 evaluations
     True
     """
+    f = returning_form(f, scalar=True)  # the in-place form, as y = f(x, *args)
     bad = [m for m in methods if m not in COMPARED + ("adaptive",)]
     if bad:
         raise ValueError(f"methods must be among {COMPARED + ('adaptive',)}, got {bad[0]!r}")

@@ -7,25 +7,53 @@ the GIL):
 * ``map_points``: x = T(u) and the weight times |det J_T(u)| (analytic, or
   from jacsolve's complex-step / central-difference Jacobian kernels);
 * ``integrand_points``: f(x) * weight, skipping points of weight 0 (outside
-  a hit-or-miss region, or the centre of polar coordinates).
+  a hit-or-miss region, or the centre of polar coordinates);
+* ``inside_points``: the hit-or-miss weights from a region's indicator.
+
+Each kernel takes its functions (map T, determinant D, indicator, integrand)
+as its first parameters and is reached in three tiers:
+
+* **cached** (the default): :func:`bound_kernel` generates a wrapper with
+  those parameters bound to *module-level* compiled functions and compiles it
+  once with ``cache=True``, so later processes load it from numba's cache.
+  The built-in regions' maps are such functions, with their parameters in
+  arrays; a user function is reached through the integer addresses of its
+  adapters (carried in the function's argument tuple), by
+  :func:`jacsolve._numba.tiers.address_call` for maps (vector output) and by
+  :func:`scalar_call` for integrands, determinants, indicators, curves and
+  surfaces (scalar output), so per user function only the function itself
+  and its tiny adapters compile;
+* **specialised**: the kernel compiled with the user's functions as
+  dispatcher arguments (per function and process), for ``args`` that cannot
+  travel as one float vector;
+* **python**: the kernels' Python versions, for plain Python functions.
 
 Why not ``prange``: a parfor kernel specialised on a user function took 5-8 s
-of CPU to compile per function on a 2-core machine, a serial nogil
-kernel 0.4-1.5 s. Splitting map and integrand also means n regions and m
-integrands compile n + m kernels, not n * m.
+of CPU to compile per function on a 2-core machine. Splitting map and
+integrand also means n regions and m integrands compile n + m kernels, not
+n * m.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 import math
+import warnings
 
 import numba
 import numpy as np
+from numba import types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.extending import overload
 
-from .._numba.options import cached_njit, kernel_njit, python_version
+from .._numba.addresses import function_loader, addresses_of
+from .._numba.options import NUMBA_OPTIONS, cached_njit, kernel_njit, python_version
+from .._numba.prepared import complex_failure_reason, prepare
 from .._numba.threads import pool
 from .._linalg import lu_factor
 from ..derivatives.kernels import COMPLEX_STEP, OK, jacobian_central_t, jacobian_complex_into
+from ..status import not_complex_safe
 
 # Steps of the numerical determinants: |u| <= 1 on the cube, so the relative
 # steps of the Jacobian kernels are these absolute ones.
@@ -34,9 +62,50 @@ MIN_CHUNK = 4096                       # points per thread task: amortises ~20 u
 
 
 def nogil_kernel(fun):
-    """Like :func:`jacsolve._numba.options.kernel_njit` (takes a user function
+    """Like :func:`jacsolve._numba.options.kernel_njit` (takes functions
     first), but releases the GIL."""
     return kernel_njit(fun, nogil=True)
+
+
+# ----------------------------------------------------- scalar user functions
+# Integrands, analytic determinants, indicators, curves and surfaces return a
+# scalar. Their adapters (see :func:`adapter`) return it as a scalar too:
+# through an adapter that returns a new length-1 array, an integrand cost
+# ~50 ns per point instead of ~16 ns (allocation and reference counting).
+# ``scalar_call(x, p, rc, rj, cc, cj)`` calls the real or complex adapter by
+# x's type; x is a C-contiguous 1-D array ("vector" adapters) or a number
+# ("number" adapters: curves of one variable).
+F1 = types.float64[::1]
+C1 = types.complex128[::1]
+SCALAR_SIGNATURES = {("vector", False): types.float64(F1, F1),
+                     ("vector", True): types.complex128(C1, F1),
+                     ("number", False): types.float64(types.float64, F1),
+                     ("number", True): types.complex128(types.complex128, F1)}
+_load_rv, _load_cv, _load_rn, _load_cn = (
+    function_loader(types.FunctionType(SCALAR_SIGNATURES[key]))
+    for key in (("vector", False), ("vector", True), ("number", False), ("number", True)))
+
+
+def scalar_call(x, p, rc, rj, cc, cj):
+    """A scalar user function at x through its adapter for x's type (see above).
+
+    Compiled only, and inlined into its caller (numba's overload with
+    ``inline="always"``): a call layer of its own cost ~25 ns per point. Call
+    it with its arguments written out (not ``*args``, which numba cannot
+    inline).
+    """
+    raise NotImplementedError
+
+
+@overload(scalar_call, inline="always")
+def _scalar_call_compiled(x, p, rc, rj, cc, cj):
+    if isinstance(x, types.Array):
+        if isinstance(x.dtype, types.Complex):
+            return lambda x, p, rc, rj, cc, cj: _load_cv(cc, cj)(x, p)
+        return lambda x, p, rc, rj, cc, cj: _load_rv(rc, rj)(x, p)
+    if isinstance(x, types.Complex):
+        return lambda x, p, rc, rj, cc, cj: _load_cn(cc, cj)(x, p)
+    return lambda x, p, rc, rj, cc, cj: _load_rn(rc, rj)(x, p)
 
 
 # ------------------------------------------------------------- determinants
@@ -61,24 +130,23 @@ def abs_det(A, piv):
 
 
 # The three ways to get |det J_T(u)|; one is passed to map_points as ``how``,
-# so only the one used is compiled for a given map. The numerical ones store
-# J_T (transposed: same determinant) and return 1; ``det_rows`` then takes
-# the determinants in a cached kernel: calling abs_det from the specialised
-# kernel instead added ~1 s of compilation per map (numba re-optimises the
-# linked callees with every caller).
+# so only the one used is compiled for a given map. T is called as
+# T(u, *targs), D as D(u, *dargs). The numerical ones store J_T (transposed:
+# same determinant) and return 1; ``det_rows`` then takes the determinants
+# in a cached kernel of its own, so the map kernels stay small.
 @nogil_kernel
-def det_analytic(T, D, u, x, targs, h, Jrow, uc):
-    return D(u, *targs)
+def det_analytic(T, D, u, x, targs, dargs, h, Jrow, uc):
+    return D(u, *dargs)
 
 
 @nogil_kernel
-def det_complex(T, D, u, x, targs, h, Jrow, uc):
+def det_complex(T, D, u, x, targs, dargs, h, Jrow, uc):
     status, nfev = jacobian_complex_into(T, u, targs, h, uc, Jrow)
     return 1.0 if status == OK else np.nan
 
 
 @nogil_kernel
-def det_central(T, D, u, x, targs, h, Jrow, uc):
+def det_central(T, D, u, x, targs, dargs, h, Jrow, uc):
     d = u.size
     Jt, status, nfev = jacobian_central_t(T, u, targs, x, h, np.zeros(d), np.ones(d))
     if status != OK:
@@ -104,7 +172,7 @@ def copy_row(x, X, i):
 
 
 @nogil_kernel
-def map_points(T, D, how, targs, U, X, W, J, hstep, start, stop):
+def map_points(T, D, how, targs, dargs, U, X, W, J, hstep, start, stop):
     """X[i] = T(U[i]); W[i] *= |det J_T(U[i])| (analytic) or J[i] = J_T(U[i])^T."""
     d = U.shape[1]
     h = np.full(d, hstep)
@@ -114,7 +182,7 @@ def map_points(T, D, how, targs, U, X, W, J, hstep, start, stop):
         x = T(u, *targs)
         copy_row(x, X, i)
         if W[i] != 0.0:
-            W[i] *= how(T, D, u, x, targs, h, J[i % J.shape[0]], uc)
+            W[i] *= how(T, D, u, x, targs, dargs, h, J[i % J.shape[0]], uc)
     return 0
 
 
@@ -137,6 +205,23 @@ def integrand_points(fun, fargs, X, W, out, start, stop):
     return 0
 
 
+@cached_njit(nogil=True)
+def integrand_addressed(fargs, X, W, out, start, stop):
+    """:data:`integrand_points` for f reached through its scalar adapter:
+    fargs = (p, rc, rj, cc, cj) (see :func:`scalar_call`)."""
+    p, rc, rj, cc, cj = fargs
+    for i in range(start, stop):
+        w = W[i]
+        out[i] = scalar_call(X[i], p, rc, rj, cc, cj) * w if w != 0.0 else 0.0
+    return 0
+
+
+@cached_njit
+def det_call(u, p, rc, rj, cc, cj):
+    """A user's analytic |det J_T| at u through its scalar adapter."""
+    return scalar_call(u, p, rc, rj, cc, cj)
+
+
 @nogil_kernel
 def inside_points(inside, iargs, X, W, vol, start, stop):
     """W[i] = vol where X[i] lies in the region, else 0 (hit-or-miss weights)."""
@@ -152,6 +237,128 @@ def no_det(u, *targs):
 
 _HOW = {"analytic": (det_analytic, 1.0), "complex": (det_complex, COMPLEX_STEP),
         "central": (det_central, CENTRAL_STEP)}
+
+
+# ----------------------------------------------------------- cached wrappers
+_BOUND: dict = {}
+_BOUND_NAMES: dict = {}
+_INLINED: dict = {}
+
+
+def _inlined(kernel):
+    """``kernel`` compiled inline into its caller (numba's ``inline="always"``).
+
+    A bound wrapper inlines its kernel and the kernels among its functions, so
+    that the functions are only ever called, never passed on as values: numba
+    stores a function passed on as a value as the address of the Python
+    object, which it cannot cache.
+    """
+    found = _INLINED.get(kernel)
+    if found is None:
+        found = _INLINED[kernel] = numba.njit(inline="always", **NUMBA_OPTIONS)(kernel.py_func)
+    return found
+
+
+def bound_kernel(kernel, *funcs, nogil: bool = True):
+    """``kernel`` with its leading function parameters bound to ``funcs``: a cached wrapper.
+
+    ``funcs`` are module-level compiled functions (jacsolve's region maps,
+    :func:`jacsolve._numba.tiers.address_call`, :func:`scalar_call`, or
+    wrappers made here), so the
+    wrapper, generated as ``kernel__<names of funcs>(<the other parameters>)``
+    and compiled under this module's file name, is cached by numba and loads
+    from its cache in later processes. ``kernel`` may itself be a plain
+    compiled function that takes functions first (see ``regions``). Like
+    every numba cache, the wrapper's is keyed on this file only: clear
+    ``NUMBA_CACHE_DIR`` after editing the compiled functions of ``regions``.
+    """
+    key = (kernel,) + funcs
+    found = _BOUND.get(key)
+    if found is not None:
+        return found
+    f = kernel.py_func
+    params = list(inspect.signature(f).parameters)[len(funcs):]
+    name = "__".join([f.__name__] + [g.py_func.__name__ if hasattr(g, "py_func")
+                                     else g.__name__ for g in funcs])
+    if len(name) > 80:   # nested regions: keep cache file names short
+        name = f"{f.__name__}__{hashlib.sha1(name.encode()).hexdigest()[:16]}"
+    if _BOUND_NAMES.setdefault(name, key) != key:
+        raise RuntimeError(f"two bound kernels share the name {name}")
+    rest = ", ".join(params)
+    bound = ", ".join(f"_f{k}" for k in range(len(funcs)))
+    src = f"def {name}({rest}):\n    return _kernel({bound}, {rest})\n"
+    namespace = {"_kernel": _inlined(kernel), "__name__": __name__}
+    namespace.update({f"_f{k}": _inlined(g) if getattr(g, "_jacsolve_kernel", False) else g
+                      for k, g in enumerate(funcs)})
+    exec(compile(src, __file__, "exec"), namespace)
+    generated = namespace[name]
+    generated.__qualname__ = name
+    found = _BOUND[key] = numba.njit(cache=True, nogil=nogil, **NUMBA_OPTIONS)(generated)
+    return found
+
+
+# --------------------------------------------------------- scalar adapters
+def adapter(fun, kind: str, layout, value: str, complex_input: bool, name: str,
+            argument: str = "vector") -> tuple:
+    """(c_addr, jit_addr) of a scalar adapter of ``fun`` (made once per function and kind).
+
+    The adapter ``adapter(x, p)`` returns ``value`` (source that calls
+    ``_fun``, with the args unpacked from p by ``layout``), converted to
+    float64 or complex128 (a constant curve may return a real number for
+    complex input; an integer becomes a float), with the signature
+    ``SCALAR_SIGNATURES[argument, complex_input]``. ``kind`` names it
+    ("integrand", "det", "curve", "surface", "indicator"); ``name`` is the
+    caller's name of ``fun`` in errors.
+    """
+    rec = prepare(fun)
+    key = (kind, layout, complex_input)
+    found = rec.specialised.get(key)
+    if found is None:
+        cast = "np.complex128" if complex_input else "np.float64"
+        src = f"def adapter(x, p):\n    return {cast}({value})\n"
+        namespace = {"np": np, "_fun": fun}
+        exec(compile(src, f"<jacsolve {kind} adapter of {rec.name}>", "exec"), namespace)
+        dispatcher = numba.njit(**NUMBA_OPTIONS)(namespace["adapter"])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+                c_addr, jit_addr = addresses_of(
+                    dispatcher, SCALAR_SIGNATURES[argument, complex_input])
+        except Exception as exc:  # numba's typing errors: a short reason
+            if complex_input:
+                raise not_complex_safe(name, detail=complex_failure_reason(str(exc)),
+                                       instead="Use det='analytic' or 'central' instead"
+                                       ) from None
+            raise TypeError(f"{name} could not be compiled for float64 input: "
+                            f"{complex_failure_reason(str(exc))}") from None
+        found = rec.specialised[key] = (c_addr, jit_addr, dispatcher)  # keeps it alive
+    return found[:2]
+
+
+@cached_njit
+def _no_complex_vector(z, p):
+    if p.size >= 0:  # always: the branch only gives numba a return type
+        raise TypeError("this kernel does not evaluate the function at complex points")
+    return z[0]
+
+
+@cached_njit
+def _no_complex_number(z, p):
+    if p.size >= 0:
+        raise TypeError("this kernel does not evaluate the function at complex points")
+    return z
+
+
+_STAND_INS: dict = {}
+
+
+def no_complex(argument: str = "vector") -> tuple:
+    """Addresses of a function that raises, for a complex slot a kernel never uses."""
+    found = _STAND_INS.get(argument)
+    if found is None:
+        fn = _no_complex_vector if argument == "vector" else _no_complex_number
+        found = _STAND_INS[argument] = addresses_of(fn, SCALAR_SIGNATURES[argument, True])
+    return found
 
 
 # ------------------------------------------------------------ running chunks
@@ -172,14 +379,30 @@ def run_chunked(kernel, compiled: bool, n: int, *args) -> None:
         fut.result()
 
 
-def map_and_det(T, D, targs, det: str, compiled: bool, U, W):
+def run_tier(kernel, funcs: tuple, tier: str, n: int, *args) -> None:
+    """``kernel(*funcs, *args, start, stop)`` over [0, n) on ``tier``.
+
+    ``"cached"``: the cached wrapper of :func:`bound_kernel`; ``"specialised"``:
+    the kernel compiled with ``funcs`` as dispatcher arguments; ``"python"``:
+    its Python version (kernels among ``funcs`` too).
+    """
+    if tier == "cached":
+        run_chunked(bound_kernel(kernel, *funcs), True, n, *args)
+    elif tier == "specialised":
+        run_chunked(kernel, True, n, *funcs, *args)
+    else:
+        funcs = tuple(python_version(g) if getattr(g, "_jacsolve_kernel", False) else g
+                      for g in funcs)
+        run_chunked(kernel, False, n, *funcs, *args)
+
+
+def map_and_det(T, D, targs, dargs, det: str, tier: str, U, W):
     """X = T(U) and W *= |det J_T(U)| by ``det`` ("analytic", "complex", "central")."""
     n, d = U.shape
     how, hstep = _HOW[det]
     X = np.empty_like(U)
     J = np.empty((n, d, d) if det != "analytic" else (1, 1, 1))
-    run_chunked(map_points, compiled, n, T, D, how if compiled else python_version(how),
-                targs, U, X, W, J, hstep)
+    run_tier(map_points, (T, D, how), tier, n, targs, dargs, U, X, W, J, hstep)
     if det != "analytic":
         run_chunked(det_rows, True, n, J, W)
     return X
@@ -221,6 +444,20 @@ def legendre_tail(m: int) -> np.ndarray:
         c[deg] = 1.0
         rows.append(np.polynomial.legendre.legval(x, c) * (2 * deg + 1))
     return np.array(rows)
+
+
+def kronecker_points(n: int, d: int) -> np.ndarray:
+    """n points of the R_d low-discrepancy sequence in [0, 1)^d (Roberts 2018).
+
+    frac(1/2 + i alpha) with alpha_k = phi_d^-(k+1), phi_d the root > 1 of
+    x^(d+1) = x + 1: an even spread of points without importing SciPy's QMC
+    module (about 0.6 s), for sampling a map's image.
+    """
+    phi = 2.0
+    for _ in range(64):
+        phi = (1.0 + phi) ** (1.0 / (d + 1))
+    alpha = phi ** -np.arange(1.0, d + 1.0)
+    return (0.5 + np.arange(1, n + 1)[:, None] * alpha[None, :]) % 1.0
 
 
 def sobol_engine(d: int, rng):

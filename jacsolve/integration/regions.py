@@ -14,10 +14,13 @@ Every region provides:
 * its exact ``volume`` where known.
 
 The built-in maps take their parameters as one float array, so one compiled
-map serves every instance of a class (and is cached on disk). Regions built
+map serves every instance of a class, and the point kernels bound to it are
+cached on disk (see :mod:`jacsolve.integration.quadrature`). Regions built
 from your functions (:class:`Between`, :class:`BetweenSurfaces`,
-:class:`Star`, :class:`Mapped`) are compiled when your functions are numba
-functions, and run as plain Python otherwise.
+:class:`Star`, :class:`Mapped`) use fixed compiled maps of jacsolve that call
+your numba functions through the integer addresses of small adapters, so only
+your functions and their adapters compile per process; plain Python
+functions run as plain Python.
 
 Maps are written complex-safe: ``z*z*z`` rather than ``z**3`` (numba
 evaluates complex ``z**k``, k >= 3, through exp/log, which spoils the
@@ -28,12 +31,17 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional, Sequence
 
-import numpy as np
 
 from . import quadrature as q
-from .._numba.options import cached_njit, is_jitted, jit, warn_if_python
+import numpy as np
+
+from .._numba.addresses import EMPTY
+from .._numba.options import cached_njit, is_jitted, jit, kernel_njit, warn_if_python
+from .._numba.prepared import unpacked_args_source, pack_args, prepare
+from .._numba.tiers import address_call, addressed_args
 from .._arguments import as_args, as_scale, as_vector, positive_float, positive_int, real_number
 from .._numba.calls import call_kernel, evaluate_once
+from ..status import not_complex_safe
 
 __all__ = ["Region", "Box", "Disk", "Annulus", "Ellipse", "Sector", "Simplex", "Triangle",
            "Ball", "Torus", "Between", "BetweenSurfaces", "Star", "Unbounded", "RealSpace",
@@ -69,6 +77,29 @@ class Region:
     _iargs: tuple = ()
     _compiled: bool = True          # _T, _D, _inside are numba functions
 
+    # The attributes above run the Python and specialised tiers. The cached
+    # tier asks _map_parts / _indicator_parts, which give module-level
+    # compiled functions (the built-in maps, or jacsolve's fixed maps that
+    # reach the user's functions through addresses) and their arguments.
+    def _map_parts(self, det: str) -> tuple:
+        """(T, D, targs, dargs, tier) for :func:`quadrature.map_and_det`."""
+        return self._direct_parts("cached" if self._compiled else "python")
+
+    def _indicator_parts(self) -> tuple:
+        """(inside, iargs, tier) for :data:`quadrature.inside_points`."""
+        return self._inside, self._iargs, "cached" if self._compiled else "python"
+
+    def _direct_parts(self, tier: str) -> tuple:
+        D = self._D if self._D is not None else q.no_det
+        return self._T, D, self._targs, self._targs, tier
+
+    def _fallback_tier(self) -> str:
+        return "specialised" if self._compiled else "python"
+
+    def _any_det(self) -> str:
+        """A determinant method that needs no complex evaluation (for map-only calls)."""
+        return "analytic" if self._D is not None else "central"
+
     # ----------------------------------------------------------- evaluation
     def det_method(self, det: str = "auto") -> str:
         """The determinant method ``det`` resolves to for this region."""
@@ -88,17 +119,18 @@ class Region:
         float array of cube points, ``W`` their weights (changed in place),
         ``det`` a method resolved by :meth:`det_method`. Returns X.
         """
-        D = self._D if self._D is not None else q.no_det
-        return call_kernel(q.map_and_det, self._T, D, self._targs, det, self._compiled, U, W,
+        T, D, targs, dargs, tier = self._map_parts(det)
+        return call_kernel(q.map_and_det, T, D, targs, dargs, det, tier, U, W,
                            name="region map")
 
-    def midpoint(self) -> np.ndarray:
-        """T at the midpoint of the unit cube: a point of the region, as a real array."""
-        x = np.asarray(self._T(np.full(self.dim, 0.5), *self._targs)).real.astype(float)
-        if x.shape != (self.dim,):
-            raise ValueError(f"the region's map must return {self.dim} values, got shape "
-                             f"{x.shape}")
-        return np.ascontiguousarray(x)
+    def midpoint(self, det: Optional[str] = None) -> np.ndarray:
+        """T at the midpoint of the unit cube: a point of the region, as a real array.
+
+        Evaluated by the point kernel of ``det`` (a resolved method; by default
+        one that needs no complex evaluation), which skips the determinant.
+        """
+        x = self.map_into(np.full((1, self.dim), 0.5), np.zeros(1), det or self._any_det())
+        return np.ascontiguousarray(x[0])
 
     @property
     def has_indicator(self) -> bool:
@@ -110,8 +142,9 @@ class Region:
         if self._inside is None:
             raise ValueError(f"{type(self).__name__} has no indicator; pass contains= "
                              "to Mapped to use hit-or-miss Monte Carlo")
-        call_kernel(q.run_chunked, q.inside_points, self._compiled, X.shape[0],
-                    self._inside, self._iargs, X, W, value, name="region indicator")
+        inside, iargs, tier = self._indicator_parts()
+        call_kernel(q.run_tier, q.inside_points, (inside,), tier, X.shape[0], iargs,
+                    np.ascontiguousarray(X), W, value, name="region indicator")
 
     def pullback(self, u, det: str = "auto"):
         """Map points of the unit cube: returns ``(x, |det J_T(u)|)``.
@@ -751,6 +784,12 @@ class RealSpace(Unbounded):
 
 
 # ============================================== regions built on user functions
+# Two representations. The Python and specialised tiers run closures over the
+# user's functions (``_T``, ``_D``, ``_inside``, built below per region). The
+# cached tier runs fixed compiled maps of this module that reach the user's
+# functions through the addresses of adapters (``_map_parts``): for curves
+# and surfaces an int64 array ``a`` holds 4 addresses per function (real
+# c_addr, jit_addr, complex c_addr, jit_addr), read by ``q.scalar_call``.
 _closures: dict = {}
 
 
@@ -779,6 +818,28 @@ def _compile(key, factory, funcs):
     return hit
 
 
+def _curve_addresses(curves, complex_: bool) -> np.ndarray:
+    """The address array of scalar curves [(fun, name), ...] (complex adapters if asked)."""
+    a = []
+    for fun, name in curves:
+        a += q.adapter(fun, "curve", (), "_fun(x)", False, name, "number")
+        a += (q.adapter(fun, "curve", (), "_fun(x)", True, name, "number") if complex_
+              else q.no_complex("number"))
+    return np.array(a, dtype=np.int64)
+
+
+@cached_njit
+def _curve_at(t, p, a, k):
+    """Scalar curve k of the address array ``a`` at the scalar t (real or complex)."""
+    return q.scalar_call(t, p, a[4 * k], a[4 * k + 1], a[4 * k + 2], a[4 * k + 3])
+
+
+@cached_njit
+def _surface_at(x, p, a, k):
+    """Surface k of the address array ``a`` at the point x (a C-contiguous 1-D array)."""
+    return q.scalar_call(x, p, a[4 * k], a[4 * k + 1], a[4 * k + 2], a[4 * k + 3])
+
+
 def _check_curve(fun, x, name) -> float:
     value, scalar = evaluate_once(fun, x, (), name)
     if not scalar:
@@ -791,6 +852,78 @@ def _sample_extent(points: np.ndarray):
     lo, hi = points.min(0), points.max(0)
     pad = 0.01 * np.maximum(hi - lo, 1e-12)
     return lo - pad, hi + pad
+
+
+class _UserRegion(Region):
+    """A region on user functions: the cached tier where they are compiled."""
+
+    _USER_FUNCTIONS: tuple = ()     # attribute names of the user's functions
+
+    def _map_parts(self, det):
+        if not self._compiled:
+            return self._direct_parts("python")
+        key = det == "complex"
+        memo = self._memo()
+        parts = memo.get(key)
+        if parts is None:
+            parts = memo[key] = self._address_parts(key) or self._direct_parts("specialised")
+        return parts
+
+    def _indicator_parts(self):
+        if not self._compiled or self._inside is None:
+            return self._inside, self._iargs, "python" if not self._compiled else "cached"
+        memo = self._memo()
+        parts = memo.get("inside")
+        if parts is None:
+            parts = memo["inside"] = (self._address_indicator()
+                                      or (self._inside, self._iargs, "specialised"))
+        return parts
+
+    def _memo(self) -> dict:
+        """Parts made once per region. It also holds the PreparedFunction of
+        every user function, which owns the adapters whose addresses the parts
+        carry (so they outlive a clearing of jacsolve's table of functions)."""
+        memo = self.__dict__.get("_parts")
+        if memo is None:
+            funcs = [getattr(self, name) for name in self._USER_FUNCTIONS]
+            memo = self.__dict__["_parts"] = {"alive": [prepare(f) for f in funcs
+                                                        if f is not None]}
+        return memo
+
+    def _address_parts(self, complex_: bool):
+        """(T, D, targs, dargs, "cached"), or None for the specialised tier."""
+        raise NotImplementedError
+
+    def _address_indicator(self):
+        """(inside, iargs, "cached"), or None for the specialised tier."""
+        raise NotImplementedError
+
+
+# p = [a, b]; a = addresses of (lower, upper)
+@cached_njit
+def _between_map(u, p, a):
+    x = p[0] + (p[1] - p[0]) * u[0]
+    lo = _curve_at(x, p, a, 0)
+    hi = _curve_at(x, p, a, 1)
+    out = np.empty(2, dtype=u.dtype)
+    out[0] = x
+    out[1] = lo + (hi - lo) * u[1]
+    return out
+
+
+@cached_njit
+def _between_det(u, p, a):
+    x = p[0] + (p[1] - p[0]) * u[0]
+    return abs((p[1] - p[0]) * (_curve_at(x, p, a, 1) - _curve_at(x, p, a, 0)))
+
+
+@cached_njit
+def _between_inside(x, p, a):
+    if x[0] < p[0] or x[0] > p[1]:
+        return False
+    lo = _curve_at(x[0], p, a, 0)
+    hi = _curve_at(x[0], p, a, 1)
+    return min(lo, hi) <= x[1] <= max(lo, hi)
 
 
 def _between_closures(lower, upper):
@@ -817,7 +950,7 @@ def _between_closures(lower, upper):
     return T, D, inside
 
 
-class Between(Region):
+class Between(_UserRegion):
     """The 2-D region a <= x <= b, lower(x) <= y <= upper(x).
 
     ``lower`` and ``upper`` are scalar functions of a scalar x; make them
@@ -837,6 +970,7 @@ class Between(Region):
     """
 
     dim = 2
+    _USER_FUNCTIONS = ("lower", "upper")
 
     def __init__(self, lower: Callable, upper: Callable, a: float, b: float, *, bounds=None):
         a, b = real_number(a, "a"), real_number(b, "b")
@@ -854,6 +988,15 @@ class Between(Region):
         self.bounds = _given_bounds(bounds, 2) if bounds is not None else _sample_extent(
             np.concatenate([np.stack([xs, lo], 1), np.stack([xs, hi], 1)]))
 
+    def _address_parts(self, complex_):
+        a = _curve_addresses([(self.lower, "lower"), (self.upper, "upper")], complex_)
+        args = (self._targs[0], a)
+        return _between_map, _between_det, args, args, "cached"
+
+    def _address_indicator(self):
+        a = _curve_addresses([(self.lower, "lower"), (self.upper, "upper")], False)
+        return _between_inside, (self._targs[0], a), "cached"
+
     def _describe(self):
         p = self._targs[0]
         return f"{getattr(self.lower, '__name__', self.lower)}, " \
@@ -866,6 +1009,42 @@ def _given_bounds(bounds, d, name: str = "bounds"):
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a pair (lower, upper)") from None
     return _corners(lo, hi, d, name)
+
+
+# bound to the base region's map bT, det bD and indicator binside by
+# quadrature.bound_kernel (one cached function per base); a = addresses of
+# (lower, upper), p their (empty) argument vector
+@kernel_njit
+def _surfaces_map(bT, u, btargs, p, a):
+    k = u.size - 1
+    xb = bT(u[:k], *btargs)
+    lo = _surface_at(xb, p, a, 0)
+    hi = _surface_at(xb, p, a, 1)
+    out = np.empty(k + 1, dtype=u.dtype)
+    for j in range(k):      # (a slice assignment compiles ~10x slower)
+        out[j] = xb[j]
+    out[k] = lo + (hi - lo) * u[k]
+    return out
+
+
+@kernel_njit
+def _surfaces_det(bT, bD, u, btargs, bdargs, p, a):
+    k = u.size - 1
+    ub = u[:k]
+    xb = bT(ub, *btargs)
+    return bD(ub, *bdargs) * abs(_surface_at(xb, p, a, 1)
+                                                  - _surface_at(xb, p, a, 0))
+
+
+@kernel_njit
+def _surfaces_inside(binside, x, biargs, p, a):
+    k = x.size - 1
+    xb = x[:k]
+    if not binside(xb, *biargs):
+        return False
+    lo = _surface_at(xb, p, a, 0)
+    hi = _surface_at(xb, p, a, 1)
+    return min(lo, hi) <= x[k] <= max(lo, hi)
 
 
 def _surfaces_closures(lower, upper, base):
@@ -897,13 +1076,15 @@ def _surfaces_closures(lower, upper, base):
     return T, (D if bD is not None else None), (inside if binside is not None else None)
 
 
-class BetweenSurfaces(Region):
+class BetweenSurfaces(_UserRegion):
     """The region over ``base`` between two surfaces: x in base, lower(x) <= z <= upper(x).
 
     ``base`` is any region (e.g. a :class:`Disk` for a 3-D solid); ``lower``
     and ``upper`` take the base point (a 1-D array) and return a scalar. The
     analytic determinant is the base's times (upper - lower).
     """
+
+    _USER_FUNCTIONS = ("lower", "upper")
 
     def __init__(self, lower: Callable, upper: Callable, base: Region, *, bounds=None):
         if not isinstance(base, Region):
@@ -922,15 +1103,66 @@ class BetweenSurfaces(Region):
             U = q.tensor_rule([15] * k, 0, 15 ** k)[0] if k <= 3 else \
                 np.random.default_rng(0).random((4096, k))
             U = np.concatenate([U, np.round(U)])
-            xb = np.array([base._T(u, *base._targs) for u in U]).real
+            xb = base.map_into(U, np.zeros(len(U)), base._any_det())
             z = [[_check_curve(f, v, name) for v in xb] for f, name in ((lower, "lower"),
                                                                          (upper, "upper"))]
             zlo, zhi = _sample_extent(np.concatenate(z)[:, None])
             self.bounds = (np.r_[base.bounds[0], zlo], np.r_[base.bounds[1], zhi])
 
+    def _surfaces(self, complex_):
+        a = []
+        for fun, name in ((self.lower, "lower"), (self.upper, "upper")):
+            a += q.adapter(fun, "surface", (), "_fun(x)", False, name)
+            a += (q.adapter(fun, "surface", (), "_fun(x)", True, name) if complex_
+                  else q.no_complex())
+        return np.array(a, dtype=np.int64)
+
+    def _address_parts(self, complex_):
+        bT, bD, btargs, bdargs, tier = self.base._map_parts("complex" if complex_ else
+                                                            self.base._any_det())
+        if tier != "cached":
+            return None
+        a = self._surfaces(complex_)
+        T = q.bound_kernel(_surfaces_map, bT, nogil=False)
+        D = q.bound_kernel(_surfaces_det, bT, bD, nogil=False) if self._D is not None \
+            else q.no_det
+        return T, D, (btargs, EMPTY, a), (btargs, bdargs, EMPTY, a), "cached"
+
+    def _address_indicator(self):
+        binside, biargs, tier = self.base._indicator_parts()
+        if tier != "cached":
+            return None
+        inside = q.bound_kernel(_surfaces_inside, binside, nogil=False)
+        return inside, (biargs, EMPTY, self._surfaces(False)), "cached"
+
     def _describe(self):
         return f"{getattr(self.lower, '__name__', '?')}, {getattr(self.upper, '__name__', '?')}, " \
                f"base={self.base!r}"
+
+
+# p = centre (2); a = addresses of rho
+@cached_njit
+def _star_map(u, p, a):
+    t = 2.0 * np.pi * u[1]
+    r = _curve_at(t, p, a, 0) * u[0]
+    out = np.empty(2, dtype=u.dtype)
+    out[0] = p[0] + r * np.cos(t)
+    out[1] = p[1] + r * np.sin(t)
+    return out
+
+
+@cached_njit
+def _star_det(u, p, a):
+    rr = _curve_at(2.0 * np.pi * u[1], p, a, 0)
+    return abs(2.0 * np.pi * rr * rr * u[0])
+
+
+@cached_njit
+def _star_inside(x, p, a):
+    dx = x[0] - p[0]
+    dy = x[1] - p[1]
+    t = np.arctan2(dy, dx) % (2.0 * np.pi)
+    return np.sqrt(dx * dx + dy * dy) <= _curve_at(t, p, a, 0)
 
 
 def _star_closures(rho):
@@ -955,13 +1187,14 @@ def _star_closures(rho):
     return T, D, inside
 
 
-class Star(Region):
+class Star(_UserRegion):
     """The star-shaped region |x - center| <= rho(theta), theta in [0, 2 pi).
 
     ``rho`` is a positive, 2 pi-periodic scalar function of the angle.
     """
 
     dim = 2
+    _USER_FUNCTIONS = ("rho",)
 
     def __init__(self, rho: Callable, center=(0.0, 0.0), *, bounds=None):
         c = _point(center, "center", 2)
@@ -976,8 +1209,36 @@ class Star(Region):
         self.bounds = _given_bounds(bounds, 2) if bounds is not None else _sample_extent(
             c + np.stack([rs * np.cos(ts), rs * np.sin(ts)], 1))
 
+    def _address_parts(self, complex_):
+        args = (self._targs[0], _curve_addresses([(self.rho, "rho")], complex_))
+        return _star_map, _star_det, args, args, "cached"
+
+    def _address_indicator(self):
+        return _star_inside, (self._targs[0], _curve_addresses([(self.rho, "rho")], False)), \
+            "cached"
+
     def _describe(self):
         return f"{getattr(self.rho, '__name__', self.rho)}, center={self._targs[0].tolist()}"
+
+
+# Mapped: the user's T (and det) through the adapters of jacsolve._numba.prepared;
+# on a box domain u -> lo + span * u first.
+@cached_njit
+def _boxed_call(u, lo, span, p, rc, rj, cc, cj):
+    return address_call(lo + span * u, p, rc, rj, cc, cj)
+
+
+@cached_njit
+def _boxed_det_call(u, lo, span, p, rc, rj, cc, cj):
+    v = q.scalar_call(lo + span * u, p, rc, rj, cc, cj)
+    for k in range(span.size):
+        v *= span[k]
+    return abs(v)
+
+
+@cached_njit
+def _indicator_call(x, p, rc, rj, cc, cj):
+    return q.scalar_call(x, p, rc, rj, cc, cj) != 0.0
 
 
 def _boxed_closures(T, Dfun):
@@ -994,7 +1255,7 @@ def _boxed_closures(T, Dfun):
     return Tb, (Db if Dfun is not None else None)
 
 
-class Mapped(Region):
+class Mapped(_UserRegion):
     """The image of the unit cube (or of a box ``domain``) under your map T.
 
     Parameters
@@ -1015,8 +1276,9 @@ class Mapped(Region):
         Indicator ``contains(x, *args) -> bool`` of the image, for hit-or-miss
         Monte Carlo.
     bounds : (lower, upper), optional
-        Bounding box of the image; otherwise estimated from 4096 mapped
-        points (padded by 2 %), which can miss thin extremes.
+        Bounding box of the image; otherwise estimated from the images of
+        4096 evenly spread points of the domain (padded by 2 %), which can
+        miss thin extremes.
 
     Examples
     --------
@@ -1032,6 +1294,8 @@ class Mapped(Region):
     >>> round(jacsolve.integrate(jacsolve.jit(lambda x: 1.0), disk).value, 12)
     3.14159265359
     """
+
+    _USER_FUNCTIONS = ("T", "_det_fun", "_inside")
 
     def __init__(self, T: Callable, dim: int, *, args=(), domain=None, det: Callable = None,
                  contains: Callable = None, bounds=None):
@@ -1059,17 +1323,50 @@ class Mapped(Region):
                 ("boxed", T, det), lambda: _boxed_closures(T, det), funcs)
             self._targs = (lo, span) + args
         self._inside, self._iargs = contains, args
-        self.T = T
+        self.T, self.args, self._det_fun, self._lo, self._span = T, args, det, lo, span
         if bounds is not None:
             self.bounds = _given_bounds(bounds, d)
         else:
-            U = q.sobol_engine(d, 0).random(4096)
+            U = q.kronecker_points(4096, d)
             if lo is not None:
                 U = lo + span * U
             X = np.array([T(u, *args) for u in U], dtype=float)
             lo_x, hi_x = X.min(0), X.max(0)
             pad = 0.02 * np.maximum(hi_x - lo_x, 1e-12)
             self.bounds = (lo_x - pad, hi_x + pad)
+
+    def _address_parts(self, complex_):
+        try:
+            packed = addressed_args(self.T, self.args, real=True, complex_=complex_, jac="det")
+        except TypeError as exc:
+            if "not complex-safe" not in str(exc):
+                raise
+            raise not_complex_safe("T", detail=prepare(self.T).complex_reason,
+                                   instead="Pass det='central' to integrate instead") from None
+        if packed is None:
+            return None          # args that cannot travel as one float vector
+        dpacked = None
+        if self._det_fun is not None:     # real points only
+            layout = pack_args(self.args)[0]
+            dpacked = (packed[0],) + q.adapter(self._det_fun, "det", layout,
+                                               f"_fun(x{unpacked_args_source(layout)})", False, "det") \
+                + q.no_complex()
+        if self._lo is None:
+            T, targs = address_call, packed
+            D, dargs = (q.det_call, dpacked) if dpacked else (q.no_det, targs)
+        else:
+            box = (self._lo, self._span)
+            T, targs = _boxed_call, box + packed
+            D, dargs = (_boxed_det_call, box + dpacked) if dpacked else (q.no_det, targs)
+        return T, D, targs, dargs, "cached"
+
+    def _address_indicator(self):
+        layout, p = pack_args(self.args)
+        if layout is None:
+            return None
+        rc, rj = q.adapter(self._inside, "indicator", layout,
+                           f"1.0 if _fun(x{unpacked_args_source(layout)}) else 0.0", False, "contains")
+        return _indicator_call, (p, rc, rj) + q.no_complex(), "cached"
 
     def _describe(self):
         return f"{getattr(self.T, '__name__', self.T)}, dim={self.dim}"

@@ -7,11 +7,14 @@ follow the same algorithms, statuses and tolerances. For a numba ``fun`` a
 ``fun`` its Python version runs them one after another (with a
 :class:`~jacsolve.PerformanceWarning`).
 
-Compile cost: nothing large compiles per user function. ``solve_dense`` is
-compiled once for the batch's args type ``(p,)`` (cached on disk) and reaches
-fun through function pointers (see :mod:`jacsolve._numba.pointers`); the
-parallel driver takes those pointers as arguments, so it is compiled once and
-cached too. Per function only ``evaluate_into`` and one Jacobian kernel compile.
+Compile cost: nothing of the solver compiles per user function. The parallel
+driver is compiled once and cached on disk: it takes the address pairs of the
+address tier's cached kernels (``evaluate_into`` and a Jacobian kernel with
+``fun = address_call``, see :mod:`jacsolve._numba.tiers`) and of fun's two
+adapters as integers, and gives system k the args ``(params[k], rc, rj, cc,
+cj)``: the adapters take ``params[k]`` as fun's one vector argument. Per
+function only fun and its adapters compile (with ``@jacsolve.jit(cache=True)``
+only the adapters).
 
 Speed: the driver hands the solver *borrowed* rows
 (:func:`jacsolve._numba.pointers.borrowed`), whose reference counts numba does
@@ -27,19 +30,19 @@ from typing import Callable, Dict
 
 import numba
 import numpy as np
-from numba import types
 
 from . import dense as NW
 from .._arguments import positive_float, positive_int, real_array
 from .._numba.calls import evaluate_once
-from .._numba.options import cached_njit, python_version, record_for, specialise, warn_if_python
-from .._numba.pointers import (CALLBACK_SIGNATURE, Pointer, algorithm_pointer, borrowed,
-                               ev_signature, jac_signature, no_callback, no_callback_pointer)
+from .._numba.options import cached_njit, python_version, warn_if_python
+from .._numba.prepared import prepare, returning_form
+from .._numba.tiers import addressed_args
+from .._numba.pointers import borrowed, no_callback
 from ..derivatives.differences import canonical_method
 from ..status import (BAD_X, FUN_RAISED, NONFINITE, FunctionError, Status, StatusArray, fault_error,
                       not_complex_safe)
-from .dense import NFEV, NIT, NSTATS, maxabs
-from .root import compile_error
+from .dense import NFEV, NIT, NSTATS, load_callback, load_ev, load_jac, load_solver, maxabs
+from .root import addressed_kernels, adapter_error
 
 __all__ = ["solve_batch", "BatchResult"]
 
@@ -47,8 +50,6 @@ METHODS = {"newton": NW.NEWTON, "trust-region": NW.TRUST_REGION, "broyden": NW.B
            "auto": NW.AUTO}
 JAC_METHODS = ("complex", "central", "forward")
 CHUNK = 64      # systems per parallel task; the work buffers are allocated once per task
-
-_ARGTY = types.UniTuple(types.float64[::1], 1)  # args of one system: (params[k],)
 
 
 # ----------------------------------------------------------------- drivers
@@ -66,73 +67,45 @@ def _store(k, s, f, stats, status, nit, fnorm, nfev):
     nfev[k] = stats[NFEV]
 
 
-def _drive(solve, ev, jac, cb, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
+@cached_njit(parallel=True)
+def _drive(kernels, rc, rj, cc, cj, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
            nfev, F, S):
-    """Solve every system of the batch; ``solve`` is a pointer to solve_dense.
+    """Solve every system of the batch; compiled once and cached.
 
-    Task c (CHUNK systems) works in rows c of the work arrays F and S.
+    ``kernels`` holds the address pairs of the ev, Jacobian and callback
+    kernels and of solve_dense (called through its address, so the driver
+    does not re-compile it); system k gets the args ``(P[k], rc, rj, cc,
+    cj)``. Task c (CHUNK systems) works in rows c of the work arrays F and S.
     """
     N = X0.shape[0]
     for c in numba.prange(F.shape[0]):
+        ev = load_ev(kernels[0], kernels[1])
+        jac = load_jac(kernels[2], kernels[3])
+        cb = load_callback(kernels[4], kernels[5])
+        solve = load_solver(kernels[6], kernels[7])
         f = borrowed(F[c])
         stats = borrowed(S[c])
         hist = f[:0]  # no residual history per system
         for k in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
             f[:] = 0.0  # see _store
             stats[:] = 0
-            s = solve(ev, jac, cb, borrowed(X0[k]), (borrowed(P[k]),), method, tol, xtol,
-                      maxiter, borrowed(X[k]), f, stats, hist)
+            s = solve(ev, jac, cb, borrowed(X0[k]), (borrowed(P[k]), rc, rj, cc, cj), method,
+                      tol, xtol, maxiter, borrowed(X[k]), f, stats, hist)
             _store(k, s, f, stats, status, nit, fnorm, nfev)
 
 
-_PARALLEL: list = []
-
-
-def _parallel_driver():
-    """The prange driver, compiled once per process or loaded from the disk cache.
-
-    The solver and fun's kernels arrive as first-class function pointers, so
-    the driver does not depend on the user function.
-    """
-    if not _PARALLEL:
-        ev = types.FunctionType(ev_signature(_ARGTY))
-        jac = types.FunctionType(jac_signature(_ARGTY))
-        cb = types.FunctionType(CALLBACK_SIGNATURE)
-        solve = types.FunctionType(_solver_pointer().signature())
-        f8, i8 = types.float64, types.int64
-        f8_1, f8_2, i8_1 = f8[::1], f8[:, ::1], i8[::1]
-        sig = types.none(solve, ev, jac, cb, f8_2, f8_2, i8, f8, f8, i8,
-                         f8_2, i8_1, i8_1, f8_1, i8_1, f8_2, types.int64[:, ::1])
-        _PARALLEL.append(cached_njit(signature_or_function=sig, parallel=True)(_drive))
-    return _PARALLEL[0]
-
-
-def _solver_pointer():
-    jac = types.FunctionType(jac_signature(_ARGTY))
-    return algorithm_pointer(NW.solve_dense, NW.solver_signature(_ARGTY, jac))
-
-
-def _compiled_pointers(fun, jac_name, rec):
-    """fun's evaluation and Jacobian kernels as pointers (compiled once per function)."""
-    key = ("batch pointers", jac_name)
-    ptrs = rec.specialised.get(key)
-    if ptrs is None:
-        ev = Pointer(specialise(NW.evaluate_into, fun, rec), ev_signature(_ARGTY))
-        jac = Pointer(specialise(NW.JACOBIAN_KERNELS[jac_name], fun, rec),
-                      jac_signature(_ARGTY))
-        ptrs = rec.specialised[key] = (ev, jac)
-    return ptrs
-
-
-def _run_compiled(fun, jac_name, rec, *a):
+def _run_compiled(fun, jac_name, *a):
+    """The parallel driver on fun's adapters: params rows are fun's one vector argument."""
+    X0, P = a[0], a[1]
     try:
-        ev, jac = _compiled_pointers(fun, jac_name, rec)
-    except Exception as exc:
-        raise compile_error(exc, jac_name) from None
-    N, n = a[0].shape
+        packed = addressed_args(fun, (P[0],), real=True, complex_=jac_name == "complex",
+                                jac="jac")
+    except TypeError as exc:
+        raise adapter_error(exc) from None
+    N, n = X0.shape
     ntasks = (N + CHUNK - 1) // CHUNK
     work = (np.empty((ntasks, n)), np.empty((ntasks, NSTATS), dtype=np.int64))
-    _parallel_driver()(_solver_pointer(), ev, jac, no_callback_pointer(), *a, *work)
+    _drive(addressed_kernels(jac_name), *packed[1:], *a, *work)
 
 
 def _run_python(fun, jac_name, X0, P, method, tol, xtol, maxiter, X, status, nit, fnorm,
@@ -293,6 +266,7 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
     array([[0.8, 0.6],
            [2. , 0. ]])
     """
+    fun = returning_form(fun)  # the in-place form, as y = fun(x, *args)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
                          f"got {method!r}")
@@ -304,7 +278,7 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     X0, P = _batch_arrays(x0, params)
     N, n = X0.shape
-    rec = record_for(fun)
+    rec = prepare(fun)
     warn_if_python(fun)
     if N:
         _check_fun(fun, X0[0], P[0], jac_name)
@@ -312,7 +286,7 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
                np.empty(N), np.empty(N, dtype=np.int64))
     options = (METHODS[method], tol, xtol, maxiter)
     if rec.jitted and N:
-        _run_compiled(fun, jac_name, rec, X0, P, *options, *outputs)
+        _run_compiled(fun, jac_name, X0, P, *options, *outputs)
     else:
         _run_python(fun, jac_name, X0, P, *options, *outputs)
     X, codes, nit, fnorm, nfev = outputs

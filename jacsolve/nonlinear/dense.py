@@ -6,16 +6,21 @@ costs seconds per function. Here the algorithms are compiled once (cached on
 disk) and reach the user's function through *first-class function pointers*
 (:mod:`jacsolve._numba.pointers`):
 
-* per user function, only small kernels are compiled (:func:`evaluate_into`,
-  a Jacobian kernel such as :func:`jac_complex_into`), each bound to ``fun``
-  by :func:`jacsolve._numba.options.specialise` and compiled for one fixed signature;
-* :func:`solve_dense` (and the methods it calls) takes them as
-  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``; its
-  signature for one type of ``args`` is :func:`solver_signature`;
-* :func:`jacsolve._numba.pointers.entry_point` builds the per-function entry
-  point (see :mod:`jacsolve.nonlinear.root`): a compiled closure holding
-  those pointers as constants, so a solve from Python costs one call of a
-  few microseconds.
+* :func:`solve_dense` (and the methods it calls) takes the small kernels that
+  call fun (:func:`evaluate_into`, a Jacobian kernel such as
+  :func:`jac_complex_into`) as first-class function values
+  ``ev(x, args, out, stats)`` and ``jac(x, args, f, Jt, stats)``;
+* for compiled user functions those kernels are the cached wrappers of
+  :func:`jacsolve._numba.tiers.address_kernel`, which reach fun through the
+  integer addresses in ``args = (p, rc, rj, cc, cj)``: the same kernels for
+  every function. :func:`solve_dense_addressed`, one cached entry, takes
+  their addresses as integers, so a solve from Python is one call of a few
+  microseconds and nothing of the solver compiles per user function (see
+  :mod:`jacsolve.nonlinear.root`);
+* where that cannot go (an analytic ``jac``, args that do not pack into one
+  float vector), the kernels are specialised on fun and an entry point is
+  compiled per function (:func:`jacsolve._numba.pointers.entry_point`,
+  :func:`solver_signature`).
 
 For plain Python functions, or with a callback, the same algorithm runs as
 Python (:func:`jacsolve._numba.options.python_version`). Newton's loop takes
@@ -51,8 +56,10 @@ from numba import types
 
 from .._linalg import lu_factor, lu_solve
 from .._numba.options import cached_njit, kernel_njit
-from .._numba.pointers import CALLBACK_SIGNATURE, F1, I1, ev_signature
-from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d, jacobian_central_t,
+from .._numba.pointers import (ADDRESSED_ARGS, CALLBACK_SIGNATURE, F1, I1, ev_signature,
+                               jac_signature)
+from .._numba.addresses import function_loader
+from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d, call_user, jacobian_central_t,
                                    jacobian_complex_into, jacobian_forward_t,
                                    jacobian_richardson_t, relative_steps)
 from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, BAD_X, CALLBACK, CONTINUE, DIVERGED, EVAL_FAILED,
@@ -80,13 +87,20 @@ NSLOW = 20            # Newton: this many steps in a row without progress is a s
 HIST_MAX = 100_000     # at most this many history entries are kept
 
 
-def algorithm(fun):
+def algorithm(fun=None, *, inline: bool = False):
     """Decorator for the function-independent solver loops: compiled once per
     signature and cached; marked as a kernel so that
-    :func:`~jacsolve._numba.options.python_version` swaps in their Python versions."""
-    dispatcher = cached_njit(fun)
-    dispatcher._jacsolve_kernel = True
-    return dispatcher
+    :func:`~jacsolve._numba.options.python_version` swaps in their Python versions.
+
+    ``inline=True`` (numba's ``inline="always"``) compiles the loop as part of
+    its one caller: the methods are inlined into :func:`solve_dense`, so each
+    is optimised once, not once alone and again where it is linked in.
+    """
+    def wrap(f):
+        dispatcher = cached_njit(f, inline="always") if inline else cached_njit(f)
+        dispatcher._jacsolve_kernel = True
+        return dispatcher
+    return wrap if fun is None else wrap(fun)
 
 
 # ------------------------------------------------------- function-independent
@@ -215,7 +229,7 @@ def dogleg(pN, newton_ok, g, Jt, delta, p, work):
     """
     nN = norm2(pN) if newton_ok else np.inf
     if nN <= delta:
-        p[:] = pN
+        copy_into(p, pN)
         return nN
     gnorm = norm2(g)
     matvec_t(Jt, g, work)
@@ -291,14 +305,18 @@ def copy_into(dst, src):
 
 
 # -------------------------------------------- per-function kernels (small)
-# Each is bound to the user function by specialise() and compiled for one
-# signature; the algorithms call them through pointers.
-@kernel_njit
+# Each takes the user function first: compiled with fun = tiers.address_call
+# (cached, the same for every function) or specialised on fun; the algorithms
+# call them as first-class function values. They are inlined into those
+# wrappers (each is called from one place): a dispatcher passed as a value to
+# a call that is not inlined is lowered as a run-time address, and numba
+# cannot cache code holding one.
+@kernel_njit(inline=True)
 def call_fun(fun, x, args):
-    return as_1d(fun(x, *args))
+    return call_user(fun, x, args)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def evaluate_into(fun, x, args, out, stats):
     """out = fun(x). EVAL_FAILED if fun raised or gave inf/NaN (a failed trial
     point), EVAL_SIZE (with the length in stats[EXTRA]) if its length is wrong."""
@@ -328,13 +346,14 @@ def store_jacobian(Jt_new, status, nfev, Jt, stats):
         return BAD_F_SIZE
     if status == BAD_F_SIZE or status == NOT_COMPLEX_SAFE:
         return status
-    Jt[:, :] = Jt_new
+    for j in range(Jt.shape[0]):  # loops: an array slice assignment costs ~2 s to compile
+        copy_into(Jt[j], Jt_new[j])
     if status != OK or not all_finite(Jt.ravel()):
         return NONFINITE
     return OK
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jac_complex_into(fun, x, args, f, Jt, stats):
     """Complex step straight into Jt (no Jacobian allocated and copied: this
     runs once per iteration, and batches run it millions of times)."""
@@ -368,17 +387,17 @@ def differences_into(fun, differences, rel_step, x, args, f, Jt, stats):
     return store_jacobian(out[0], out[-2], out[-1], Jt, stats)  # (Jt, [Et,] status, nfev)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jac_forward_into(fun, x, args, f, Jt, stats):
     return differences_into(fun, jacobian_forward_t, SQRT_EPS, x, args, f, Jt, stats)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jac_central_into(fun, x, args, f, Jt, stats):
     return differences_into(fun, jacobian_central_t, EPS ** (1.0 / 3.0), x, args, f, Jt, stats)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jac_richardson_into(fun, x, args, f, Jt, stats):
     return differences_into(fun, jacobian_richardson_t, 0.1, x, args, f, Jt, stats)
 
@@ -474,7 +493,7 @@ def take_step(callback, x, f, x1, f1, tol, stats, hist):
     return status
 
 
-@algorithm
+@algorithm(inline=True)
 def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
     """Damped Newton with Levenberg-Marquardt fallback; x, f updated in place."""
     n = x.size
@@ -519,7 +538,7 @@ def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
             return no_progress(rcond)
 
 
-@algorithm
+@algorithm(inline=True)
 def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, stats, hist):
     """Powell's dogleg (MINPACK hybrd, unit scaling); with ``broyden`` the
     Jacobian is updated by rank-1 formulas and re-evaluated after two failed
@@ -615,7 +634,7 @@ def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, sta
             need_jac = accepted
 
 
-@algorithm
+@algorithm(inline=True)
 def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
     """Levenberg-Marquardt on |F|^2/2 with Nielsen's damping update: steps
     -(J^T J + mu I)^-1 J^T F, exact Jacobian at every accepted point."""
@@ -671,7 +690,7 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
             return no_progress(0.0)
 
 
-@algorithm
+@algorithm(inline=True)
 def run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats, hist):
     if method == NEWTON:
         return newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist)
@@ -701,23 +720,22 @@ def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, s
         return NONFINITE
     if maxabs(f) <= tol:
         return SUCCESS
-    if method != AUTO:
-        return run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats,
-                          hist)
     # auto: cheap Broyden first (hybrd), then exact-Jacobian trust region, then
     # Levenberg-Marquardt, then line-search Newton; each restarts from x0 and
-    # the best end point wins
-    f0 = f.copy()
-    best_x = x.copy()
-    best_f = f.copy()
+    # the best end point wins. One call site of run_method (it is inlined).
+    auto = method == AUTO
+    f0 = f.copy() if auto else f[:0]
+    best_x = x.copy() if auto else x[:0]
+    best_f = f.copy() if auto else f[:0]
     best_status = STALLED
     best_method = BROYDEN
-    for stage in range(4):
-        m = AUTO_STAGES[stage]
-        copy_into(x, x0)
-        copy_into(f, f0)
+    for stage in range(len(AUTO_STAGES) if auto else 1):
+        m = AUTO_STAGES[stage] if auto else method
+        if auto:
+            copy_into(x, x0)
+            copy_into(f, f0)
         status = run_method(ev, jac, callback, m, x, f, args, tol, xtol, maxiter, stats, hist)
-        if status < 0:
+        if not auto or status < 0:
             return status
         stats[EXTRA] = m
         if status == SUCCESS or status == CALLBACK or status == MAXITER:
@@ -754,3 +772,36 @@ def allocate(x0, maxiter):
     n = x0.size
     return (np.empty(n), np.empty(n), np.zeros(NSTATS, dtype=np.int64),
             np.empty(min(maxiter, HIST_MAX) + 1))
+
+
+# the address tier: kernels and the solver as first-class function values
+ADDRESSED_JAC = types.FunctionType(jac_signature(ADDRESSED_ARGS))
+ADDRESSED_SOLVER_SIGNATURE = solver_signature(ADDRESSED_ARGS, ADDRESSED_JAC)
+load_ev = function_loader(types.FunctionType(ev_signature(ADDRESSED_ARGS)))
+load_jac = function_loader(ADDRESSED_JAC)
+load_callback = function_loader(types.FunctionType(CALLBACK_SIGNATURE))
+load_solver = function_loader(types.FunctionType(ADDRESSED_SOLVER_SIGNATURE))
+
+
+@cached_njit
+def solve_dense_addressed(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, maxiter):
+    """One whole solve from Python, for every compiled user function: cached.
+
+    ``kernels`` holds the address pairs of the evaluation, Jacobian and
+    callback kernels and of :func:`solve_dense` itself, all compiled for
+    ``args = (p, rc, rj, cc, cj)`` (see
+    :func:`jacsolve.nonlinear.root.addressed_kernels`); ``p`` holds the
+    packed args of fun and ``rc, rj, cc, cj`` the addresses of its real and
+    complex adapters. Returns ``(status, x, f, stats, hist)``.
+
+    The solver is called through its address, not linked in: numba
+    re-optimises and re-emits every function linked into the one it
+    compiles, so each level of direct calls over the solver would cost
+    about a second more of compilation with an empty cache.
+    """
+    x, f, stats, hist = allocate(x0, maxiter)
+    solve = load_solver(kernels[6], kernels[7])
+    status = solve(load_ev(kernels[0], kernels[1]), load_jac(kernels[2], kernels[3]),
+                   load_callback(kernels[4], kernels[5]), x0, (p, rc, rj, cc, cj), method, tol,
+                   xtol, maxiter, x, f, stats, hist)
+    return status, x, f, stats, hist

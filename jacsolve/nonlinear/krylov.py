@@ -5,10 +5,12 @@ residual eta from Eisenstat and Walker's second choice), where every J v is
 one complex evaluation Im F(x + i h v) / h: exact to rounding, so GMRES sees
 the true Jacobian. The step is then damped by the Armijo line search of
 :mod:`jacsolve.nonlinear.dense`. Like the dense solvers, the loop is compiled once
-and reaches the user function through pointers (see :mod:`jacsolve._numba.pointers`);
-:func:`solve_krylov` has the signature of ``solve_dense``
-(:func:`jacsolve.nonlinear.dense.solver_signature`), with the J v kernel
-(:func:`jvp_signature`) in place of the Jacobian kernel.
+and reaches the user function through first-class function values (see
+:mod:`jacsolve._numba.pointers`): :func:`solve_krylov` takes the arguments of
+``solve_dense``, with the J v kernel (:func:`jvp_signature`) in place of the
+Jacobian kernel, and :func:`solve_krylov_addressed` is its cached entry for
+every compiled user function (as
+:func:`jacsolve.nonlinear.dense.solve_dense_addressed`).
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import numpy as np
 from numba import types
 
 from .._numba.options import cached_njit, kernel_njit
-from .._numba.pointers import F1, I1
+from .._numba.addresses import function_loader
+from .._numba.pointers import ADDRESSED_ARGS, F1, I1
 from ..derivatives.kernels import COMPLEX_STEP, all_finite, jvp_complex
 from ..status import (BAD_F_SIZE, EVAL_FAILED, EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE,
                       NOT_COMPLEX_SAFE, OK, STALLED, SUCCESS)
-from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, copy_into, dot,
-                    line_search, maxabs, norm2, record, take_step)
+from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, allocate, copy_into,
+                    dot, line_search, load_callback, load_ev, maxabs, norm2, record,
+                    solver_signature, take_step)
 
 RESTART = 40          # GMRES restart length
 MAX_INNER = 1000      # J v products per Newton step at most
@@ -33,7 +37,7 @@ def jvp_signature(argty):
     return types.int64(F1, argty, F1, F1, I1)
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def jvp_complex_into(fun, x, args, v, out, stats):
     """out = J(x) v by one complex evaluation; a solve status."""
     h = COMPLEX_STEP * max(1.0, maxabs(x))
@@ -199,3 +203,24 @@ def solve_krylov(ev, jvp, callback, x0, args, method, tol, xtol, maxiter, x, f, 
             eta_new = max(eta_new, 0.9 * eta * eta)
         eta = min(eta_new, ETA_MAX)
         fnorm_old = fnorm_new
+
+
+ADDRESSED_JVP = types.FunctionType(jvp_signature(ADDRESSED_ARGS))
+ADDRESSED_SOLVER_SIGNATURE = solver_signature(ADDRESSED_ARGS, ADDRESSED_JVP)
+load_jvp = function_loader(ADDRESSED_JVP)
+load_solver = function_loader(types.FunctionType(ADDRESSED_SOLVER_SIGNATURE))
+
+
+@cached_njit
+def solve_krylov_addressed(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, maxiter):
+    """:func:`solve_krylov` from Python, for every compiled user function: cached.
+
+    As :func:`jacsolve.nonlinear.dense.solve_dense_addressed`, with the J v
+    kernel in place of the Jacobian kernel and ``solve_krylov`` as the solver.
+    """
+    x, f, stats, hist = allocate(x0, maxiter)
+    solve = load_solver(kernels[6], kernels[7])
+    status = solve(load_ev(kernels[0], kernels[1]), load_jvp(kernels[2], kernels[3]),
+                   load_callback(kernels[4], kernels[5]), x0, (p, rc, rj, cc, cj), method, tol,
+                   xtol, maxiter, x, f, stats, hist)
+    return status, x, f, stats, hist

@@ -8,8 +8,17 @@ Small dense systems run the whole iteration in one compiled call (see
 sparse LU steps and coloured sparse Jacobians (``sparsity=``, see
 :mod:`jacsolve.nonlinear.sparse`) or Jacobian-free Newton-GMRES
 (``method="krylov"``, :mod:`jacsolve.nonlinear.krylov`). This module checks the
-arguments, builds the per-function entry points (compiled, or the same
-algorithm run as Python) and turns the outcome into a :class:`RootResult`.
+arguments, chooses how the solver reaches fun and turns the outcome into a
+:class:`RootResult`:
+
+* a compiled fun whose ``args`` pack into one float vector takes the address
+  tier: one cached entry (``solve_dense_addressed`` or
+  ``solve_krylov_addressed``) receives the addresses of the cached kernels and
+  of fun's adapters, so per function only the adapters compile;
+* an analytic ``jac``, or args that do not pack, take the specialised tier:
+  kernels and an entry point compiled per function;
+* plain Python functions, and any solve with a callback, run the same
+  algorithm as Python.
 """
 from __future__ import annotations
 
@@ -27,9 +36,12 @@ from . import krylov as KR
 from . import sparse as SP
 from .._arguments import as_args, as_vector, positive_float, positive_int
 from .._numba.calls import evaluate_once, is_typing_error, typing_message
-from .._numba.options import is_jitted, python_version, record_for, specialise, warn_if_python
-from .._numba.pointers import (Pointer, algorithm_pointer, entry_point, ev_signature,
-                               jac_signature, no_callback, no_callback_pointer)
+from .._numba.options import is_jitted, python_version, warn_if_python
+from .._numba.prepared import prepare, returning_form
+from .._numba.tiers import address_kernel, addressed_args, specialised
+from .._numba.pointers import (ADDRESSED_ARGS, CALLBACK_SIGNATURE, Pointer, algorithm_pointer,
+                               entry_point, ev_signature, jac_signature, kernel_addresses,
+                               no_callback, no_callback_pointer)
 from ..derivatives.coloring import group_columns
 from ..derivatives.differences import canonical_method
 from ..status import NOT_COMPLEX_SAFE_HINT, FunctionError, Status, fault_error
@@ -195,6 +207,7 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
     >>> res.fnorm <= 1e-10
     True
     """
+    fun = returning_form(fun)  # the in-place form, as y = fun(x, *args)
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x = _vector(x0)
@@ -325,8 +338,60 @@ def _args_type(args):
     return _EMPTY_ARGS_TYPE if not args else numba.typeof(args)
 
 
+_KERNELS: dict = {}
+
+
+def addressed_kernels(derivative: str) -> np.ndarray:
+    """Address pairs of the cached ``ev``, derivative and callback kernels and
+    of the solver, for the address tier (the same for every user function):
+    ``derivative`` is a Jacobian method of
+    :data:`~jacsolve.nonlinear.dense.JACOBIAN_KERNELS` (the solver is
+    ``solve_dense``) or ``"jvp"`` (Krylov's J v, and ``solve_krylov``)."""
+    found = _KERNELS.get(derivative)
+    if found is not None:
+        return found
+    if derivative == "jvp":
+        second = (address_kernel(KR.jvp_complex_into), KR.jvp_signature(ADDRESSED_ARGS))
+        solver = (KR.solve_krylov, KR.ADDRESSED_SOLVER_SIGNATURE)
+    else:
+        second = (address_kernel(NW.JACOBIAN_KERNELS[derivative]),
+                  jac_signature(ADDRESSED_ARGS))
+        solver = (NW.solve_dense, NW.ADDRESSED_SOLVER_SIGNATURE)
+    found = _KERNELS[derivative] = kernel_addresses(
+        (address_kernel(NW.evaluate_into), ev_signature(ADDRESSED_ARGS)), second,
+        (no_callback, CALLBACK_SIGNATURE), solver)
+    return found
+
+
+def _addressed_entry(fun, krylov, jname, args):
+    """The address-tier solve, or None when args do not pack into one vector."""
+    try:
+        packed = addressed_args(fun, args, real=True, complex_=krylov or jname == "complex",
+                                jac="jac")
+    except TypeError as exc:
+        raise adapter_error(exc) from None
+    if packed is None:
+        return None
+    kernels = addressed_kernels("jvp" if krylov else jname)
+    entry = KR.solve_krylov_addressed if krylov else NW.solve_dense_addressed
+    p, rc, rj, cc, cj = packed
+
+    def run(x0, args, method, tol, xtol, maxiter):
+        return entry(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, maxiter)
+    return run
+
+
+def adapter_error(exc: TypeError) -> TypeError:
+    """The TypeError for fun whose adapter did not compile (a not-complex-safe
+    verdict and fun's own output errors pass unchanged)."""
+    text = str(exc)
+    if "not complex-safe" in text or "must return" in text:
+        return exc
+    return TypeError(typing_message(exc, "fun"))
+
+
 def _compiled_entry(fun, krylov, jac, jname, args):
-    """The compiled solve for (fun, algorithm, Jacobian, type of args), built once."""
+    """The specialised solve for (fun, algorithm, Jacobian, type of args), built once."""
     argty = _args_type(args)
     key = (fun, krylov, jac if jac is not None else jname, argty if args else None)
     entry = _ENTRIES.get(key)
@@ -337,11 +402,11 @@ def _compiled_entry(fun, krylov, jac, jname, args):
             ev = _ev_pointer(fun, argty)
             if krylov:
                 algorithm, sig = KR.solve_krylov, KR.jvp_signature(argty)
-                derivative = Pointer(specialise(KR.jvp_complex_into, fun), sig)
+                derivative = Pointer(specialised(KR.jvp_complex_into, fun), sig)
             else:
                 algorithm, sig = NW.solve_dense, jac_signature(argty)
                 target = fun if jac is None else jac
-                derivative = Pointer(specialise(NW.JACOBIAN_KERNELS[jname], target), sig)
+                derivative = Pointer(specialised(NW.JACOBIAN_KERNELS[jname], target), sig)
             solver = algorithm_pointer(
                 algorithm, NW.solver_signature(argty, types.FunctionType(sig)))
             entry = entry_point(solver, (ev, derivative, no_callback_pointer()),
@@ -354,15 +419,28 @@ def _compiled_entry(fun, krylov, jac, jname, args):
 
 
 def _ev_pointer(fun, argty):
-    return Pointer(specialise(NW.evaluate_into, fun), ev_signature(argty))
+    return Pointer(specialised(NW.evaluate_into, fun), ev_signature(argty))
 
 
-def _as_python(solver, ev, derivative, callback):
-    """An entry point like the compiled one, running ``solver`` as Python."""
+_ADDRESSED_EV: list = []
+
+
+def _addressed_ev_pointer() -> Pointer:
+    """The cached evaluation kernel of the address tier as a Pointer (callable
+    from Python too): one per process."""
+    if not _ADDRESSED_EV:
+        _ADDRESSED_EV.append(Pointer(address_kernel(NW.evaluate_into),
+                                     ev_signature(ADDRESSED_ARGS)))
+    return _ADDRESSED_EV[0]
+
+
+def _as_python(solver, ev, derivative, callback, packed=None):
+    """An entry point like the compiled one, running ``solver`` as Python;
+    ``packed`` replaces the caller's args (the address tier's args tuple)."""
     def run(x0, args, method, tol, xtol, maxiter):
         x, f, stats, hist = NW.allocate(x0, maxiter)
-        status = solver(ev, derivative, callback, x0, args, method, tol, xtol, maxiter, x, f,
-                        stats, hist)
+        status = solver(ev, derivative, callback, x0, args if packed is None else packed,
+                        method, tol, xtol, maxiter, x, f, stats, hist)
         return status, x, f, stats, hist
     return run
 
@@ -374,15 +452,18 @@ def _python_callback(callback):
 
 
 def _dense_entry(fun, x, args, code, jac, jname, callback):
-    """The dense or Krylov solve: compiled, or as Python for plain functions and callbacks."""
-    jitted = record_for(fun).jitted and (jac is None or is_jitted(jac))
+    """The dense or Krylov solve: compiled (address tier, else specialised), or
+    as Python for plain functions and callbacks."""
+    jitted = prepare(fun).jitted and (jac is None or is_jitted(jac))
     if jac is not None:
         _check_x0(x)
         _check_jac_shape(jac, x, args)
     if jitted and callback is None:
         if code == NW.KRYLOV:
             _check_x0(x)
-        return _compiled_entry(fun, code == NW.KRYLOV, jac, jname, args)
+        run = None if jac is not None else _addressed_entry(fun, code == NW.KRYLOV, jname,
+                                                            args)
+        return run or _compiled_entry(fun, code == NW.KRYLOV, jac, jname, args)
     _check_x0(x)
     if not is_jitted(fun):
         warn_if_python(fun, stacklevel=4)
@@ -400,7 +481,9 @@ def _dense_entry(fun, x, args, code, jac, jname, callback):
 
 def _sparse_entry(fun, x, args, jac, sparsity, callback):
     """Newton with sparse LU steps: the dense Newton loop run as Python on
-    sparse storage (:mod:`jacsolve.nonlinear.sparse`), fun compiled if it is."""
+    sparse storage (:mod:`jacsolve.nonlinear.sparse`), with fun's evaluations
+    and coloured Jacobians compiled when fun is (address tier where args
+    pack, else specialised)."""
     _check_x0(x)
     n = x.size
     if not is_jitted(fun):
@@ -410,15 +493,24 @@ def _sparse_entry(fun, x, args, jac, sparsity, callback):
     if callable(jac):
         _check_jac_shape(jac, x, args)
     compiled = is_jitted(fun)
+    packed = None
     if compiled:
+        try:
+            packed = addressed_args(fun, args, real=True, complex_=jac == "complex", jac="jac")
+        except TypeError as exc:
+            raise adapter_error(exc) from None
+    if packed is not None:
+        ev = _addressed_ev_pointer()
+    elif compiled:
         key = (fun, "sparse-ev", _args_type(args))
         ev = _ENTRIES.get(key)
         if ev is None:
             ev = _ENTRIES[key] = _ev_pointer(fun, _args_type(args))
     else:
         ev = partial(python_version(NW.evaluate_into), fun)
-    return _as_python(SP.newton_solver(compiled), ev, SP.jacobian_kernel(fun, jac, groups, n),
-                      _python_callback(callback))
+    kernel = SP.jacobian_kernel(fun, jac, groups, n, args, addressed=packed is not None)
+    return _as_python(SP.newton_solver(compiled), ev, kernel, _python_callback(callback),
+                      packed)
 
 
 # -------------------------------------------------------------------- results

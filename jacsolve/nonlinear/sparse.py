@@ -29,7 +29,8 @@ import scipy.sparse.linalg as spla
 
 from . import dense as NW
 from .._numba.calls import call_kernel
-from .._numba.options import python_version, specialise
+from .._numba.options import python_version
+from .._numba.tiers import address_kernel, specialised
 from ..derivatives.differences import DEFAULT_REL_STEP
 from ..derivatives.kernels import relative_steps, sparse_central, sparse_complex, sparse_forward
 from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, NONFINITE, NOT_COMPLEX_SAFE, OK,
@@ -113,7 +114,8 @@ def newton_solver(compiled_line_search: bool):
     algebra, for ``method=NEWTON`` (the other methods have no sparse version).
 
     With ``compiled_line_search`` the line search stays compiled: ``ev`` must
-    then be a :class:`~jacsolve._numba.pointers.Pointer`, which the Python
+    then be a :class:`~jacsolve._numba.pointers.Pointer` (the address tier's
+    cached evaluation kernel, or one specialised on fun), which the Python
     loop calls as well.
     """
     overrides = dict(LINEAR_ALGEBRA)
@@ -123,19 +125,23 @@ def newton_solver(compiled_line_search: bool):
 
 
 # ----------------------------------------------------------------- Jacobians
-def jacobian_kernel(fun, jac, groups, n: int):
+def jacobian_kernel(fun, jac, groups, n: int, user_args: tuple, addressed: bool = False):
     """The loop's ``jac(x, args, f, Jt, stats)``: the sparse Jacobian at x into
     the :class:`SparseJacobian` Jt; a status code (as the dense kernels).
 
-    ``jac`` is the caller's callable (dense or scipy sparse result), or the
-    name of a coloured difference method (:data:`SPARSE_JACOBIANS`) with the
-    column ``groups`` of the pattern.
+    ``jac`` is the caller's callable (dense or scipy sparse result), called
+    as ``jac(x, *user_args)``, or the name of a coloured difference method
+    (:data:`SPARSE_JACOBIANS`) with the column ``groups`` of the pattern.
+    With ``addressed`` the loop's ``args`` are the address tier's ``(p, rc,
+    rj, cc, cj)`` and the difference kernels are the cached wrappers of
+    :func:`jacsolve._numba.tiers.address_kernel`; otherwise they are the
+    user's args and the kernels are specialised on fun (or Python).
     """
     if callable(jac):
         def analytic(x, args, f, Jt, stats):
             stats[NW.NJEV] += 1
             try:
-                J = jac(x, *args)
+                J = jac(x, *user_args)
             except Exception:  # as the dense kernel: no Jacobian here
                 stats[NW.NFAIL] += 1
                 return NONFINITE
@@ -153,10 +159,8 @@ def jacobian_kernel(fun, jac, groups, n: int):
     ones = np.ones(n)
     inf = np.full(n, np.inf)
     rel_step = DEFAULT_REL_STEP[jac]
-    if jac == "complex":
-        kernel = specialise(sparse_complex, fun)
-    else:
-        kernel = specialise(sparse_forward if jac == "forward" else sparse_central, fun)
+    method = {"complex": sparse_complex, "forward": sparse_forward}.get(jac, sparse_central)
+    kernel = address_kernel(method) if addressed else specialised(method, fun)
 
     def differences(x, args, f, Jt, stats):
         stats[NW.NJEV] += 1

@@ -18,11 +18,14 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import numba
 import numpy as np
 
 from .._arguments import as_args, as_vector, positive_int
 from .._numba.calls import call_kernel
-from .._numba.options import kernel_njit, specialise
+from .._numba.options import NUMBA_OPTIONS
+from .._numba.prepared import prepare, returning_form
+from .._numba.tiers import bind
 from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NOT_COMPLEX_SAFE, all_finite,
                                    jacobian_complex_t)
 from ..status import FunctionError, Status, not_complex_safe
@@ -36,22 +39,46 @@ from .sampling import SamplingPlan, seed_key
 __all__ = ["propagate_implicit", "propagate_implicit_mc", "ImplicitPropagation"]
 
 
-@kernel_njit
-def _stacked(z, F, ny, args):
-    """F as a function of z = (y, x): what the shared Jacobian kernel differentiates."""
-    return F(z[:ny], z[ny:], *args)
+def _stacked(F, rec):
+    """G(z, ny, *args) = F(z[:ny], z[ny:], *args): F as a function of z = (y, x).
+
+    The shared complex-step Jacobian kernel differentiates G over z, which
+    gives J_y^T and J_x^T in one pass; ``ny`` is a float so that it packs
+    with the args into one vector (the address tier). Made once per F.
+    """
+    G = rec.specialised.get("implicit stacked")
+    if G is None:
+        namespace = {"_F": F}
+        exec("def stacked(z, ny, *args):\n    k = int(ny)\n"
+             "    return _F(z[:k], z[k:], *args)\n", namespace)
+        G = namespace["stacked"]
+        if rec.jitted:
+            G = numba.njit(**NUMBA_OPTIONS)(G)
+        rec.specialised["implicit stacked"] = G
+    return G
 
 
-@kernel_njit(inline=True)  # compiled once, as part of its one caller (the specialised closure)
-def implicit_jacobians_t(F, y, x, args, hy, hx):
+def implicit_jacobians_t(F, rec, y, x, args, hy, hx):
     """Complex-step ``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args):
-    one Jacobian of F over z = (y, x) from :func:`jacsolve.kernels.jacobian_complex_t`.
+    one Jacobian of F over z = (y, x) from :func:`jacsolve.kernels.jacobian_complex_t`,
+    bound to F's stacked form by :func:`jacsolve._numba.tiers.bind` (a compiled F
+    takes the cached address tier, evaluated at complex points only).
 
     Returns (Jyt, Jxt, status, nfev).
     """
     ny = y.size
-    Jt, status, nfev = jacobian_complex_t(_stacked, np.concatenate((y, x)), (F, ny, args),
-                                          np.concatenate((hy, hx)))
+    G = _stacked(F, rec)
+    try:
+        call = bind(jacobian_complex_t, G, real=False, complex_=True, jac="jac")
+        Jt, status, nfev = call_kernel(call, np.concatenate((y, x)), (float(ny),) + args,
+                                       np.concatenate((hy, hx)), name="F")
+    except TypeError as exc:
+        if "not complex-safe" not in str(exc):
+            raise
+        raise not_complex_safe("F", detail=prepare(G).complex_reason or
+                               "it cannot be evaluated at complex y or x",
+                               instead="propagate_implicit differentiates F by complex "
+                                       "step") from None
     return Jt[:ny], Jt[ny:], status, nfev
 
 
@@ -128,6 +155,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     >>> print(np.round(r.value, 12), np.round(r.std, 6), r.success)
     [6.] [0.042426] True
     """
+    F = returning_form(F)  # the in-place form, as y = F(x, *args)
     from ..nonlinear import solve  # imported on first use: it loads the solvers
 
     xv = as_vector(x, "x")
@@ -148,8 +176,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
         return result.failed(nfev, root.status, f"F(y, x) = 0 was not solved: {root.message}")
     hy = COMPLEX_STEP * np.maximum(np.abs(y), 1.0)
     hx = COMPLEX_STEP * np.maximum(np.abs(xv), np.where(uu > 0, uu, 1.0))
-    Jyt, Jxt, status, nf = call_kernel(specialise(implicit_jacobians_t, F, rec), y, xv, args,
-                                       hy, hx, name="F")
+    Jyt, Jxt, status, nf = implicit_jacobians_t(F, rec, y, xv, args, hy, hx)
     nfev += int(nf)
     if status == BAD_OUTPUT_SIZE:
         raise FunctionError(f"F must return len(y0) = {m} values for a square system")
@@ -243,6 +270,7 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
     >>> r.n_nonfinite, np.round(r.value, 2)
     (0, array([1., 2.]))
     """
+    F = returning_form(F)  # the in-place form, as y = F(x, *args)
     from ..nonlinear.batch import solve_batch
 
     n = positive_int(n, "n")

@@ -4,7 +4,10 @@
 samplers of :mod:`jacsolve.distributions` and evaluates the model over the
 draws in one compiled loop that calls the user's ``@jacsolve.jit`` function
 once per draw; the loop releases the GIL and runs on blocks of draws in
-parallel threads (the pool of :mod:`jacsolve._numba.threads`). The same loop
+parallel threads (the pool of :mod:`jacsolve._numba.threads`). That driver
+is compiled once and cached on disk for every model: it reaches the model
+through the addresses of a small *rows function* compiled per model (fun on
+every row of a block, fun inlined), one indirect call per block of draws. The same loop
 reduces each block of draws to its count of finite values, mean and sum of squared deviations
 (merged exactly afterwards), so no pass over the samples is left to Python.
 Coverage intervals need only the two tails of each output's distribution:
@@ -25,16 +28,20 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import numba
 import numpy as np
 
 from numba.core import types
-from numba.core.errors import TypingError
+from numba.core.errors import NumbaExperimentalFeatureWarning, TypingError
 from numba.extending import overload
 
 from .._arguments import as_args, positive_int
+from .._numba.addresses import function_loader, addresses_of
 from .._numba.calls import call_kernel, evaluate_once
-from .._numba.options import cached_njit, is_jitted, kernel_njit, warn_if_python
+from .._numba.options import NUMBA_OPTIONS, cached_njit, is_jitted, kernel_njit, warn_if_python
+from .._numba.prepared import unpacked_args_source, pack_args, prepare, returning_form
 from .._numba.threads import ranges, run_ranges
+from .._numba.tiers import specialised
 from ..status import FunctionError, Status
 from .budget import check_p
 from .distributions import Distribution, as_distribution
@@ -137,34 +144,121 @@ def _moments_of(Y, counts, moments):
         _block_moments(Y, start, min(Y.shape[0], start + BLOCK), b, counts, moments)
 
 
+@kernel_njit(inline=True)
+def _rows(fun, args, X, Y, start):
+    """fun on each row of X into Y[start + i]; returns the number of rows whose value had
+    another size (set to NaN). The specialised tier's version of a model's rows function.
+
+    Each row is copied into a local x first: a row view of X would cost an
+    atomic reference count per draw.
+    """
+    m = Y.shape[1]
+    x = np.empty(X.shape[1])
+    bad = 0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            x[j] = X[i, j]
+        if not _store(fun(x, *args), Y, start + i):
+            bad += 1
+            for q in range(m):
+                Y[start + i, q] = np.nan
+    return bad
+
+
+# The rows function of a compiled model: fun on every row of a block of draws,
+# with fun bound and its args unpacked from one float vector p. It is compiled
+# per model (plain loops, no inlining pass: about 0.1 s) and reached by address
+# from the cached driver, one indirect call per block of draws, so fun is
+# inlined into the loop as in a kernel specialised on it.
+ROWS_SIGNATURE = types.int64(types.float64[:, ::1], types.float64[:, ::1], types.int64,
+                             types.float64[::1])
+load_rows = function_loader(types.FunctionType(ROWS_SIGNATURE))
+
+_ROWS_SOURCE = """
+def rows(X, Y, start, p):
+    x = np.empty(X.shape[1])
+    m = Y.shape[1]
+    bad = 0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            x[j] = X[i, j]
+{store}
+    return bad
+"""
+_STORE_SCALAR = "        Y[start + i, 0] = _fun(x{args})"
+_STORE_ARRAY = """        y = _fun(x{args})
+        if y.size == m:
+            for q in range(m):
+                Y[start + i, q] = y[q]
+        else:
+            bad += 1
+            for q in range(m):
+                Y[start + i, q] = np.nan"""
+
+
+def _rows_function(fun, args, scalar: bool):
+    """(p, c_addr, jit_addr) of fun's rows function: writes fun(X[i], *args) into
+    Y[start + i] and returns the number of rows whose value had another size
+    (set to NaN). None if args cannot be packed into one float vector."""
+    layout, p = pack_args(args)
+    if layout is None:
+        return None
+    rec = prepare(fun)
+    key = ("montecarlo rows", layout, scalar)
+    found = rec.specialised.get(key)
+    if found is None:
+        store = (_STORE_SCALAR if scalar else _STORE_ARRAY).format(args=unpacked_args_source(layout))
+        namespace = {"_fun": fun, "np": np}
+        exec(compile(_ROWS_SOURCE.format(store=store),
+                     f"<jacsolve Monte Carlo rows of {rec.name}>", "exec"), namespace)
+        dispatcher = numba.njit(nogil=True, **NUMBA_OPTIONS)(namespace["rows"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            c_addr, jit_addr = addresses_of(dispatcher, ROWS_SIGNATURE)
+        found = rec.specialised[key] = (c_addr, jit_addr, dispatcher)
+    return p, found[0], found[1]
+
+
+@cached_njit
+def _new_block(codes, params, cols, extra, pre, key, first_block, width, n, b):
+    """Block b of draws (rows b BLOCK .. of n), sampled into a new block-local array."""
+    start = b * BLOCK
+    count = min(n, start + BLOCK) - start
+    X = np.empty((count, width))
+    fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
+    return X, start
+
+
+@cached_njit(nogil=True)
+def _mc_blocks_at(p, rows_c, rows_j, codes, params, cols, extra, pre, key, first_block, width,
+                  Y, counts, moments, b0, b1):
+    """Blocks b0..b1-1 of draws: sampled, fun's rows function on them into Y, reduced.
+
+    The one compiled driver, for every model (cached): the model's rows
+    function comes in as two addresses. It releases the GIL, so threads run
+    it on different blocks in parallel
+    (:func:`jacsolve._numba.threads.run_ranges`): no ``prange``, whose
+    compilation costs seconds per function and process. Block-local buffers:
+    row views of a shared array would cost an atomic reference count per
+    draw, contended between threads.
+    """
+    rows = load_rows(rows_c, rows_j)
+    n = Y.shape[0]
+    for b in range(b0, b1):
+        X, start = _new_block(codes, params, cols, extra, pre, key, first_block, width, n, b)
+        counts[b, 1] = rows(X, Y, start, p)
+        _block_moments(Y, start, start + X.shape[0], b, counts, moments)
+
+
 @kernel_njit(nogil=True)
 def _mc_blocks(fun, args, codes, params, cols, extra, pre, key, first_block, width, Y, counts,
                moments, b0, b1):
-    """Blocks b0..b1-1 of draws: sampled into a block-local X, fun on its rows into Y, reduced.
-
-    The one compiled driver (per function). It releases the GIL, so threads
-    run it on different blocks in parallel (:func:`jacsolve._numba.threads.run_ranges`): no
-    ``prange``, whose compilation costs seconds per function and process.
-    Block-local buffers: row views of a shared array would cost an atomic
-    reference count per draw, contended between threads.
-    """
-    n, m = Y.shape
-    x = np.empty(width)
+    """:func:`_mc_blocks_at` specialised on fun: for args that cannot be packed."""
+    n = Y.shape[0]
     for b in range(b0, b1):
-        start = b * BLOCK
-        count = min(n, start + BLOCK) - start
-        X = np.empty((count, width))
-        fill_block(codes, params, cols, extra, pre, key, first_block + b, X, 0, count, start)
-        bad = 0
-        for i in range(count):
-            for j in range(width):
-                x[j] = X[i, j]
-            if not _store(fun(x, *args), Y, start + i):
-                bad += 1
-                for q in range(m):
-                    Y[start + i, q] = np.nan
-        counts[b, 1] = bad
-        _block_moments(Y, start, start + count, b, counts, moments)
+        X, start = _new_block(codes, params, cols, extra, pre, key, first_block, width, n, b)
+        counts[b, 1] = _rows(fun, args, X, Y, start)
+        _block_moments(Y, start, start + X.shape[0], b, counts, moments)
 
 
 @cached_njit(nogil=True)
@@ -509,11 +603,15 @@ class _Model:
         nblocks = (count + BLOCK - 1) // BLOCK
         counts = np.zeros((nblocks, 2), dtype=np.int64)
         moments = np.empty((nblocks, 2, self.m))
-        a = (self.fun, self.args, plan.codes, plan.params, plan.cols, plan.extra,
-             plan.pre(key, start, count), np.uint64(key), start // BLOCK, plan.width, Y,
-             counts, moments)
-        call_kernel(_mc_blocks, *a, 0, 0)   # compiles (and reports typing errors) here
-        call_kernel(run_ranges, lambda t, b0, b1: _mc_blocks(*a, b0, b1),
+        a = (plan.codes, plan.params, plan.cols, plan.extra, plan.pre(key, start, count),
+             np.uint64(key), start // BLOCK, plan.width, Y, counts, moments)
+        rows = call_kernel(_rows_function, self.fun, self.args, self.scalar)  # typing errors
+        if rows is not None:
+            kernel, a = _mc_blocks_at, rows + a
+        else:  # args that cannot be packed: the kernel specialised on fun
+            kernel, a = specialised(_mc_blocks, self.fun), (self.args,) + a
+            call_kernel(kernel, *a, 0, 0)   # compiles (and reports typing errors) here
+        call_kernel(run_ranges, lambda t, b0, b1: kernel(*a, b0, b1),
                     ranges(nblocks, 4, self.parallel))
         bad = int(counts[:, 1].sum())
         if bad:
@@ -614,6 +712,7 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     (True, 0)
     >>> low, high = r.interval(0.95, kind="shortest")
     """
+    fun = returning_form(fun)  # the in-place form, as y = fun(x, *args)
     dists = as_inputs(inputs)
     args = as_args(args)
     p = check_p(p)

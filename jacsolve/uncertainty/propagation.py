@@ -11,9 +11,12 @@ an uncertainty budget, effective degrees of freedom and coverage factors
 :mod:`~jacsolve.uncertainty.inputs`.
 
 Speed: a propagation is one compiled call, which evaluates f(x), the
-Jacobians at x (and at the second-order points) and ``J V_x J^T``; a model
-compiles one such kernel per Jacobian method, shared by both methods. Input
-checks are compiled helpers, cached on disk.
+Jacobians at x (and at the second-order points) and ``J V_x J^T``. The
+kernels reach a compiled model through its addresses
+(:mod:`jacsolve._numba.tiers`): they are compiled once, cached on disk, and
+serve every model and both methods, so a new model costs only its own
+compilation (and its two small adapters). Input checks are compiled helpers,
+cached on disk too.
 """
 from __future__ import annotations
 
@@ -26,14 +29,17 @@ import numpy as np
 
 from .._arguments import as_args, as_vector
 from .._numba.calls import call_kernel, evaluate_once
-from .._numba.options import cached_njit, kernel_njit, record_for, specialise, warn_if_python
+from .._numba.options import cached_njit, kernel_njit, warn_if_python
+from .._numba.prepared import known, prepare
+from .._numba.addresses import load_complex, load_real
+from .._numba.tiers import addressed_args, bind
 from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NONFINITE, NOT_COMPLEX_SAFE, OK,
                                    all_finite, as_1d, jacobian_central_t, jacobian_complex_into)
 from ..status import BAD_F0, BAD_U, BAD_X, Status, fault_error, not_complex_safe
 from .budget import Budget, BudgetEntry, coverage_factor, effective_dof
 from .inputs import (as_correlation, as_covariance, as_dof, as_names, first_bad_u,
                      input_uncertainty, raise_bad_u)
-from .outputs import fmt, shaped, shaped_cov
+from .outputs import fast_constructor, fmt, shaped, shaped_cov
 from .second_order import SECOND_ORDER_STEP, second_order_points, second_order_terms
 
 __all__ = ["propagate", "Propagation", "Budget", "BudgetEntry", "NonlinearityWarning",
@@ -55,10 +61,14 @@ class NonlinearityWarning(RuntimeWarning):
 
 # ------------------------------------------------------------------ kernels
 # One kernel per Jacobian method serves the linear method (no extra points)
-# and the second-order one (the points x +- h L_r): a model compiles one kernel
-# whatever the method. Everything that does not call the model lives in cached
-# helpers, and the kernel is inlined into its one caller (the specialised
-# closure), like jacsolve.jacobian's drivers, so its code is optimised once.
+# and the second-order one (the points x +- h L_r). A compiled model reaches it
+# through the address tier (jacsolve._numba.tiers): one cached wrapper per kernel,
+# whatever the model (propagation_complex_at, propagation_central_at), takes the
+# addresses of the model's adapters (p, rc, rj, cc, cj). Models whose args cannot
+# be packed into one float vector take the specialised tier, plain Python models
+# run the kernels as Python. Everything that does not call the model lives in
+# cached helpers. The kernels are inlined into their wrapper: a dispatcher passed
+# to a function that is not inlined would make the wrapper uncacheable.
 #
 # The kernels return everything in one (2 + m + n (1 + k), m) array, so that
 # a call from Python boxes one array: row 0 is f(x), row 1 u(y), rows 2 .. m + 1
@@ -177,22 +187,25 @@ def _begin(fun, x, args, P, u):
 # One Jacobian at one point, written as Jt (n, m) into out[r0:r0 + n]; (status, nfev).
 # The driver takes one of them as an argument, so a model compiles only the one used
 # (a function that is not complex-safe never meets the complex one).
-@kernel_njit
+@kernel_njit(inline=True)
 def _point_complex(fun, x, args, h, f0, xc, lower, upper, out, r0):
     """Complex step (``f0``, ``lower`` and ``upper`` unused; ``xc`` is work space)."""
     return jacobian_complex_into(fun, x, args, h, xc, out[r0:r0 + x.size])
 
 
-@kernel_njit
+@kernel_njit(inline=True)
 def _point_central(fun, x, args, h, f0, xc, lower, upper, out, r0):
     """Central differences (``f0``: f(x) if known, else empty; ``xc`` unused)."""
     Jt, status, nfev = jacobian_central_t(fun, x, args, f0, h, lower, upper)
     return _copy_rows(out, r0, Jt, status), nfev
 
 
-@kernel_njit
-def _propagation(fun, point, complex_step, x, args, P, u, V):
+@kernel_njit(inline=True)
+def _propagation(fun0, fun, point, complex_step, x, args, P, u, V):
     """f(x), the Jacobians (by ``point``) at x and at each row of P, and J V J^T at x.
+
+    ``fun0`` gives f(x), ``fun`` the Jacobians: the same function, or its
+    real and its complex adapter in the address tier.
 
     Returns (out, status, nfev, small): out as described above; V empty
     means diag(u**2); small: some u(y) is (near) zero. status is the one at
@@ -200,16 +213,20 @@ def _propagation(fun, point, complex_step, x, args, P, u, V):
     NOT_COMPLEX_SAFE) from any point. Central Jacobians with inf/NaN on both
     sides of a point have NaN rows.
     """
-    out, status = _begin(fun, x, args, P, u)
+    out, status = _begin(fun0, x, args, P, u)
     if status != OK:
         return out, status, 1, False
     n = x.size
     m = out.shape[1]
     h = _steps(x, P, u, complex_step)
-    xc = np.empty(n, np.complex128)
-    upper = np.full(n, np.inf)
-    lower = -upper
-    unknown = np.empty(0)
+    if complex_step:  # complex work space; the bounds and f0 are unused
+        xc = np.empty(n, np.complex128)
+        lower = upper = unknown = h
+    else:
+        xc = np.empty(0, np.complex128)
+        upper = np.full(n, np.inf)
+        lower = -upper
+        unknown = np.empty(0)
     nfev = 1
     for s in range(P.shape[0] + 1):
         st, nf = point(fun, x if s == 0 else P[s - 1], args, h, out[0] if s == 0 else unknown,
@@ -226,13 +243,33 @@ def _propagation(fun, point, complex_step, x, args, P, u, V):
 @kernel_njit(inline=True)
 def propagation_complex(fun, x, args, P, u, V):
     """:func:`_propagation` with complex-step Jacobians (steps 1e-20 max(|x|, u))."""
-    return _propagation(fun, _point_complex, True, x, args, P, u, V)
+    return _propagation(fun, fun, _point_complex, True, x, args, P, u, V)
 
 
 @kernel_njit(inline=True)
 def propagation_central(fun, x, args, P, u, V):
     """:func:`_propagation` with central differences of steps 1e-3 u."""
-    return _propagation(fun, _point_central, False, x, args, P, u, V)
+    return _propagation(fun, fun, _point_central, False, x, args, P, u, V)
+
+
+# The address tier of both kernels: one cached function each, for every compiled
+# model. a = (p, rc, rj, cc, cj) as from jacsolve._numba.tiers.addressed_args; the
+# adapters are loaded once per call (not once per evaluation, as address_call
+# would), which saves ~40 ns an evaluation.
+@cached_njit
+def propagation_complex_at(x, a, P, u, V):
+    """:func:`propagation_complex` of the model whose adapters' addresses are in ``a``."""
+    p, rc, rj, cc, cj = a
+    return _propagation(load_real(rc, rj), load_complex(cc, cj), _point_complex, True, x,
+                        (p,), P, u, V)
+
+
+@cached_njit
+def propagation_central_at(x, a, P, u, V):
+    """:func:`propagation_central` of the model whose real adapter's addresses are in ``a``."""
+    p, rc, rj, cc, cj = a
+    fun = load_real(rc, rj)
+    return _propagation(fun, fun, _point_central, False, x, (p,), P, u, V)
 
 
 # ------------------------------------------------------------------ results
@@ -379,7 +416,7 @@ def _reraise(exc):
 def model_record(fun, name: str = "fun", stacklevel: int = 4):
     """The :class:`FunctionRecord` of a model, checked callable; a plain Python
     model gets its :class:`~jacsolve.PerformanceWarning` (once)."""
-    rec = record_for(fun)
+    rec = prepare(fun)
     if not rec.jitted:
         if not callable(fun):
             raise TypeError(f"{name} must be callable, got {type(fun).__name__}")
@@ -493,60 +530,63 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     jac_mode = _JAC.get(jac) if type(jac) is str else None
     if jac_mode is None:
         raise ValueError(f"jac must be 'complex' or 'central', got {jac!r}")
-    xv = x if (type(x) is _NDARRAY and x.dtype is _F64 and x.ndim == 1
-               and x.flags.c_contiguous and x.size) else as_vector(x, "x", finite=False)
+    if type(x) is _NDARRAY and x.dtype is _F64 and x.ndim == 1 and x.size:
+        flags = x.flags
+        xv = x if flags.c_contiguous and flags.writeable else as_vector(x, "x", finite=False)
+    else:
+        xv = as_vector(x, "x", finite=False)
     n = xv.size
-    args = args if type(args) is tuple else as_args(args)
+    if type(args) is not tuple:
+        args = as_args(args)
     if (cov is None and corr is None and method == "linear" and type(u) is _NDARRAY
-            and u.dtype is _F64 and u.ndim == 1 and u.flags.c_contiguous and u.size == n):
+            and u.dtype is _F64 and u.ndim == 1 and u.size == n and u.flags.c_contiguous):
         uu, V = u, None  # the kernel checks u >= 0 before it evaluates fun
     else:
         uu, V = input_uncertainty(n, cov, u, corr)
     nu = None if dof is None else as_dof(dof, n)
     if names is not None:
         names = as_names(names, n, "names")
-    rec = model_record(fun)
-    key = tuple(map(type, args)) if args else ()
-    scalar = rec.returns_scalar.get(key)
-    if scalar is None:
-        if not np.all(np.isfinite(xv)):
-            raise fault_error(BAD_X)
-        scalar = rec.returns_scalar[key] = evaluate_once(fun, xv, args)[1]
-
-    call = rec.specialised.get(_KERNELS[jac_mode]) or specialise(_KERNELS[jac_mode], fun, rec)
+    bound = None
+    if not args and type(fun) is _CPU_DISPATCHER:  # a compiled model seen before: one lookup
+        rec = known(fun)
+        if rec is not None:
+            bound = rec.specialised.get(_NO_ARGS[jac_mode])
+    call, a, scalar = bound if bound is not None else _bound(fun, xv, args, jac_mode)
     Vx = _EMPTY2 if V is None else V
     L = P = None
     if method == "second-order":  # the points of the second-order terms, in the same call
         L, P = second_order_points(xv, uu, V, jac_mode)
     try:
-        out, status, nfev, small = call(xv, args, _EMPTY2 if P is None else P, uu, Vx)
+        out, status, nfev, small = call(xv, a, _EMPTY2 if P is None else P, uu, Vx)
     except Exception as exc:  # made clear (typing errors, fun's own) as everywhere
         call_kernel(_reraise, exc)
     if status != OK:
         if status == BAD_U:
             raise_bad_u(uu)
         _check_status(status, out.shape[1])
+        success, status, message = _outcome(status)
+    else:
+        success, status, message = True, _SUCCESS, SOLVED
     m = out.shape[1]
     if output_names is not None:
         output_names = as_names(output_names, m, "output_names")
-    success, status, message = _outcome(status)
     if L is None and not small:  # the linear method: views of out, one constructor call
         if scalar:
             std = out.item(1)
             value, cov, J, nonlinear = out.item(0), out.item(2), out[3:, 0], False
-            dof_eff = math.inf if nu is None else float(
+            dof_eff = _INF if nu is None else float(
                 effective_dof(J[None, :], uu, V, nu, std * std, None)[0])
         else:
             value, std, cov, J = out[0], out[1], out[2:2 + m], out[2 + m:].T
             nonlinear = np.zeros(m, bool)
             dof_eff = (np.full(m, np.inf) if nu is None
                        else effective_dof(J, uu, V, nu, std * std, None))
-        return Propagation(value, std, cov, J, dof_eff, "linear", None, std, nonlinear, xv, uu,
-                           nu, nfev, names, output_names, V, success, status, message)
+        return _make(value, std, cov, J, dof_eff, "linear", None, std, nonlinear, xv, uu, nu,
+                     nfev, names, output_names, V, success, status, message)
     if L is None:  # the linear method's check of outputs whose u(y) is (near) zero
         L, P = second_order_points(xv, uu, V, jac_mode)
         if P.shape[0]:
-            out, st, nf2, _ = call_kernel(call, xv, args, P, uu, Vx)
+            out, st, nf2, _ = call_kernel(call, xv, a, P, uu, Vx)
             nfev += nf2
             if st != OK:
                 _check_status(st, m)
@@ -579,14 +619,58 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
                else effective_dof(J, uu, V, nu, var, a_extra))
     std1 = np.sqrt(np.maximum(var1, 0.0))
     f0 = out[0].copy()
-    return Propagation(shaped(f0, scalar), shaped(std, scalar), shaped_cov(Vtot, scalar),
-                       J[0] if scalar else J, shaped(dof_eff, scalar), method,
-                       None if bias is None else shaped(bias, scalar), shaped(std1, scalar),
-                       bool(nonlinear[0]) if scalar else nonlinear, xv, uu, nu, nfev, names,
-                       output_names, V, success, status, message)
+    return _make(shaped(f0, scalar), shaped(std, scalar), shaped_cov(Vtot, scalar),
+                 J[0] if scalar else J, shaped(dof_eff, scalar), method,
+                 None if bias is None else shaped(bias, scalar), shaped(std1, scalar),
+                 bool(nonlinear[0]) if scalar else nonlinear, xv, uu, nu, nfev, names,
+                 output_names, V, success, status, message)
+
+
+def _bound(fun, x, args: tuple, jac_mode: str):
+    """(call, a, scalar): the kernel of ``jac_mode`` for ``fun``, called as
+    call(x, a, P, u, V), and whether fun returns a scalar.
+
+    The first call for a model (and args types) evaluates it once from Python,
+    which checks its output. A compiled model takes the address tier: ``call``
+    is the kernel's cached wrapper and ``a`` the addresses tuple (kept on the
+    model's record when there are no args, so that later calls skip this
+    function); one whose args cannot be packed takes the specialised tier, a
+    Python model the kernels' Python versions (both through
+    :func:`~jacsolve._numba.tiers.bind`).
+    """
+    rec = model_record(fun, stacklevel=5)
+    key = tuple(map(type, args)) if args else ()
+    scalar = rec.returns_scalar.get(key)
+    if scalar is None:
+        if not np.all(np.isfinite(x)):
+            raise fault_error(BAD_X)
+        scalar = rec.returns_scalar[key] = evaluate_once(fun, x, args)[1]
+    kernel = _KERNELS[jac_mode]
+    complex_ = jac_mode == "complex"
+    if rec.jitted:
+        try:
+            packed = addressed_args(fun, args, real=True, complex_=complex_, jac="jac")
+        except TypeError as exc:
+            if "not complex-safe" not in str(exc):
+                raise
+            raise not_complex_safe(detail=rec.complex_reason,
+                                   instead="Use jac='central' instead") from None
+        if packed is not None:
+            found = (_ADDRESSED[jac_mode], packed, scalar)
+            if not args:
+                rec.specialised[_NO_ARGS[jac_mode]] = found
+            return found
+    return bind(kernel, fun, real=True, complex_=complex_), args, scalar
 
 
 _EMPTY2 = np.empty((0, 0))
 _F64 = np.dtype(np.float64)
 _NDARRAY = np.ndarray
+_INF = math.inf
+_SUCCESS = Status.SUCCESS
+_CPU_DISPATCHER = type(propagation_complex)
 _KERNELS = {"complex": propagation_complex, "central": propagation_central}
+_ADDRESSED = {"complex": propagation_complex_at, "central": propagation_central_at}
+# keys of a model's record for the bound kernel when fun takes no args
+_NO_ARGS = {"complex": ("propagate", "complex", ()), "central": ("propagate", "central", ())}
+_make = fast_constructor(Propagation)

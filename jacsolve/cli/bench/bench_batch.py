@@ -7,9 +7,9 @@ timed on a subsample (1000 systems; 200 with ``quick``) and scaled per
 system: looping over all 10**5 would take about a minute per problem.
 
 Solved means max|F(x)| <= 1e-10, checked on the returned x for both.
-Compile times (first calls in this process: the per-function kernel, and
-the parallel driver loaded from or written to numba's cache) are reported
-separately.
+Compile times (first calls in this process: fun and its two small adapters,
+and the parallel driver and solver loaded from or written to numba's cache)
+are reported separately.
 """
 from __future__ import annotations
 

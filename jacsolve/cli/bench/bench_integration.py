@@ -175,7 +175,8 @@ def _mc_table(quick, say):
 def _throughput_table(quick, say):
     table = Table("Throughput: analytic |det J| against jacsolve's numerical determinants",
                   ["case", "d", "analytic (Mpts/s)", "complex step (Mpts/s)",
-                   "central (Mpts/s)", "complex / analytic time", "max |det| rel. diff"])
+                   "central (Mpts/s)", "gauss, analytic (Mpts/s)", "complex / analytic time",
+                   "max |det| rel. diff"])
     n = 1 << (15 if quick else 18)
     names = ("disk exp(c.x)", "torus exp(z)") if quick else (
         "disk exp(c.x)", "triangle exp(c.x)", "3-ball exp(c.x)", "torus exp(z)",
@@ -189,6 +190,10 @@ def _throughput_table(quick, say):
             times[det] = median_time(lambda: integrate(case.f, case.region, method="mc", n=n,
                                                        seed=0, args=case.args, det=det),
                                      repeat=3 if quick else 5, min_batch_time=0.01)
+        res = integrate(case.f, case.region, n=n, args=case.args)
+        gauss = res.nfev / median_time(lambda: integrate(case.f, case.region, n=n,
+                                                         args=case.args),
+                                       repeat=3 if quick else 5, min_batch_time=0.01)
         u = np.random.default_rng(0).random((4096, case.region.dim))
         da = case.region.pullback(u, det="analytic")[1]
         dc = case.region.pullback(u, det="complex")[1]
@@ -196,12 +201,15 @@ def _throughput_table(quick, say):
             "analytic (Mpts/s)": n / times["analytic"] / 1e6,
             "complex step (Mpts/s)": n / times["complex"] / 1e6,
             "central (Mpts/s)": n / times["central"] / 1e6 if "central" in times else "-",
+            "gauss, analytic (Mpts/s)": gauss / 1e6,
             "complex / analytic time": times["complex"] / times["analytic"],
             "max |det| rel. diff": float(np.max(np.abs(dc - da) / da))})
     table.note = (f"integrate(method='mc', n={n}) end to end (random points, map, "
-                  "determinant, integrand), all threads. The complex step costs d complex map "
-                  "evaluations per point (complex sin/cos are ~3x real ones in numba) plus the "
-                  "allocations inside kernels.jacobian_complex_t (x copy, Jt) per point.")
+                  "determinant, integrand), all threads; gauss: integrate(n=n), points of "
+                  "both orders per second. The complex step costs d complex map evaluations "
+                  "per point (complex sin/cos are ~3x real ones in numba). Built-in maps are "
+                  "inlined into cached kernels; the integrand is called through the address "
+                  "of its scalar adapter (~20 ns per point, against ~6 ns inlined).")
     return table
 
 

@@ -1,8 +1,8 @@
 """``jacsolve bench``: run every benchmark module, write bench.md, bench.json and plots.
 
-Each area's module ``jacsolve.cli.bench.<name>`` has ``run(quick=False,
-progress=None) -> Report`` (see :mod:`jacsolve.cli.bench.timing`); modules not
-present yet are listed as skipped. The markdown starts with the machine and
+Each area's module ``jacsolve.cli.bench.bench_<name>`` has ``run(quick=False,
+progress=None) -> Report`` (see :mod:`jacsolve.cli.bench.timing`); a missing
+or failing module is reported as FAILED and makes the run exit 1. The markdown starts with the machine and
 the library versions, then each report's tables (medians and ratios against
 SciPy, measured in this process) and its compile times, which are never part
 of a ratio.
@@ -50,7 +50,7 @@ from .timing import Report
 
 __all__ = ["BENCHMARKS", "BenchRun", "run_all", "machine_info", "plot_report"]
 
-BENCHMARKS = ("jacobian", "solve", "batch", "uncertainty", "montecarlo", "integration")
+BENCHMARKS = ("jacobian", "solve", "batch", "uncertainty", "montecarlo", "integration", "latency")
 LIBRARIES = ("jacsolve", "numpy", "scipy", "numba", "uncertainties", "numdifftools",
              "matplotlib")
 _X_NAMES = ("n", "evaluations", "nfev", "draws", "points", "size")
@@ -93,7 +93,6 @@ class BenchRun:
     quick: bool
     machine: dict
     seconds: dict = field(default_factory=dict)   # wall time per benchmark module
-    skipped: dict = field(default_factory=dict)   # name -> why
     failed: dict = field(default_factory=dict)    # name -> the error it raised
 
     def markdown(self) -> str:
@@ -106,7 +105,6 @@ class BenchRun:
                 "process; JIT compilation is excluded from them and reported apart.", ""]
         summary = ["| benchmark | wall time (s) |", "|---|---|"]
         summary += [f"| {name} | {sec:.1f} |" for name, sec in self.seconds.items()]
-        summary += [f"| {name} | skipped: {why} |" for name, why in self.skipped.items()]
         summary += [f"| {name} | FAILED: {why} |" for name, why in self.failed.items()]
         return "\n".join(head + summary + [""] + [r.markdown() + "\n" for r in self.reports])
 
@@ -117,7 +115,7 @@ class BenchRun:
             d["plots"] = r.plots
             reports.append(d)
         return {"quick": self.quick, "machine": self.machine, "seconds": self.seconds,
-                "skipped": self.skipped, "failed": self.failed, "reports": reports}
+                "failed": self.failed, "reports": reports}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_plain)
@@ -152,7 +150,7 @@ def _plain(obj):
 
 def _module(name: str):
     """The benchmark module for a short name or a dotted module path; None if absent."""
-    path = name if "." in name else f"jacsolve.cli.bench.{name}"
+    path = name if "." in name else f"jacsolve.cli.bench.bench_{name}"
     try:
         return importlib.import_module(path)
     except ModuleNotFoundError as exc:
@@ -188,8 +186,8 @@ def run_all(quick: bool = False, only: Optional[Sequence[str]] = None,
         if module is None:
             if "." in name:
                 raise ValueError(f"no module named {name!r}")
-            run.skipped[name] = "not available yet"
-            say(f"{name}: not available, skipped")
+            run.failed[name] = f"the built-in benchmark module bench_{name} is missing"
+            say(f"{name}: module missing")
             continue
         say(f"{name}: starting" + (" (quick)" if quick else ""))
         try:
