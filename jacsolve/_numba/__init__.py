@@ -47,3 +47,10 @@ numba's cache does not notice changes in other modules a cached function
 calls: after editing jacsolve's compiled code, clear ``NUMBA_CACHE_DIR`` (or
 the ``__pycache__`` folders).
 """
+import warnings as _warnings
+
+from numba.core.errors import NumbaExperimentalFeatureWarning as _Experimental
+
+# First-class functions (how cached kernels reach user functions) are marked
+# experimental in numba; the warning would reach users on every first compile.
+_warnings.filterwarnings("ignore", category=_Experimental, module=r".*jacsolve")

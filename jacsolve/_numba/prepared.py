@@ -20,7 +20,10 @@ made once per function and kept for the process. It holds
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
+import os
 import re
 import warnings
 from typing import Optional
@@ -74,7 +77,19 @@ def _real_output(y):
         if y.layout == "C" and y.dtype == types.float64:
             return lambda y: y
         return lambda y: np.ascontiguousarray(y).astype(np.float64)
-    return lambda y: np.full(1, np.float64(y))
+    return _real_scalar
+
+
+def _real_scalar(y):
+    out = np.empty(1)  # np.full(1, y) costs ~0.1 s more to compile
+    out[0] = y
+    return out
+
+
+def _complex_scalar(y):
+    out = np.empty(1, dtype=np.complex128)
+    out[0] = y
+    return out
 
 
 @overload(complex_output)
@@ -83,7 +98,7 @@ def _complex_output(y):
         if y.layout == "C" and y.dtype == types.complex128:
             return lambda y: y
         return lambda y: np.ascontiguousarray(y).astype(np.complex128)
-    return lambda y: np.full(1, np.complex128(y))
+    return _complex_scalar
 
 
 # --------------------------------------------------------------- args layout
@@ -254,8 +269,20 @@ class PreparedFunction:
             src = (f"def adapter(x, p):\n    out = np.empty({size}, dtype=x.dtype)\n"
                    f"    _fun(x{unpacked_args_source(layout)}, out)\n    return out\n")
             namespace["np"] = np
-        exec(compile(src, f"<jacsolve {convert} adapter of {self.name}>", "exec"), namespace)
-        dispatcher = numba.njit(error_model="numpy")(namespace["adapter"])
+        source_file = _cached_source_file(self.fun)
+        if source_file is None:
+            exec(compile(src, f"<jacsolve {convert} adapter of {self.name}>", "exec"), namespace)
+            adapter = namespace["adapter"]
+        else:
+            # fun is cached on disk: cache its adapter too, keyed on fun's own source
+            # file (numba rebuilds it when that file changes), so a re-run compiles nothing
+            tag = hashlib.sha1(repr((convert, layout, self.inplace)).encode()).hexdigest()[:12]
+            namespace["__name__"] = self.fun.py_func.__module__
+            exec(compile(src, source_file, "exec"), namespace)
+            adapter = namespace["adapter"]
+            adapter.__qualname__ = f"{self.fun.py_func.__qualname__}__jacsolve_{tag}"
+        dispatcher = numba.njit(error_model="numpy", no_cpython_wrapper=True,
+                               cache=source_file is not None)(adapter)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
@@ -267,6 +294,18 @@ class PreparedFunction:
                 raise TypeError(f"{self.name}: {own.group(0).strip()}") from None
             raise TypeError(text) from None
         return c_addr, jit_addr, dispatcher
+
+
+def _cached_source_file(fun):
+    """The source file of a compiled fun declared with ``cache=True``, or None."""
+    cache = getattr(fun, "_cache", None)
+    if cache is None or type(cache).__name__ == "NullCache":
+        return None
+    try:
+        path = inspect.getsourcefile(fun.py_func)
+    except (TypeError, OSError):
+        return None
+    return path if path and os.path.isfile(path) else None
 
 
 # A plain dict (not weak): a lookup costs ~50 ns instead of ~300 ns, and user

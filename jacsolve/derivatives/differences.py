@@ -28,8 +28,8 @@ from .._numba.calls import call_kernel, evaluate_once
 from ..status import (BAD_F0, BAD_F_SIZE, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
                       not_complex_safe)
 from .coloring import ColumnGroups, group_columns
-from .kernels import (all_finite, as_1d, call_user, jacobian_central_t, jacobian_complex_t, jacobian_forward_t,
-                      jacobian_richardson_t, relative_steps)
+from .kernels import (all_finite, as_1d, call_user, jacobian_central_t, jacobian_complex_t,
+                      jacobian_forward_t, jacobian_richardson_t, relative_steps, value_at)
 
 __all__ = ["jacobian", "jvp", "vjp", "hessian", "check_complex_step",
            "JacobianInfo", "ComplexStepCheck", "METHODS"]
@@ -203,14 +203,6 @@ def _outcome(status: int, nan_variables=None, what: str = "") -> tuple:
     return Status.NONFINITE, message
 
 
-@kernel_njit(inline=True)
-def _value_at(fun, x, args, f0):
-    """f0 if given (size > 0), else fun(x) as a 1-D array; and evaluations spent."""
-    if f0.size > 0:
-        return f0, 0
-    return call_user(fun, x, args).copy(), 1
-
-
 # Drivers: one compiled call from Python does the finiteness check, the steps
 # and the kernel. Each returns (Jt, status, nfev); richardson (Jt, Et, status,
 # nfev). Few return values: boxing each costs ~0.3 us per call.
@@ -218,7 +210,7 @@ def _value_at(fun, x, args, f0):
 def _drive_forward(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), BAD_X, 0
-    f0, nfev0 = _value_at(fun, x, args, f0)
+    f0, nfev0 = value_at(fun, x, args, f0)
     if not all_finite(f0):
         return np.empty((0, 0)), BAD_F0, nfev0
     Jt, status, nfev = jacobian_forward_t(fun, x, args, f0, relative_steps(x, rel, scale),
@@ -244,7 +236,7 @@ def _drive_complex(fun, x, args, f0, rel, scale, lower, upper):
 def _drive_richardson(fun, x, args, f0, rel, scale, lower, upper):
     if not all_finite(x):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_X, 0
-    f0, nfev0 = _value_at(fun, x, args, f0)
+    f0, nfev0 = value_at(fun, x, args, f0)
     if not all_finite(f0):
         return np.empty((0, 0)), np.empty((0, 0)), BAD_F0, nfev0
     Jt, Et, status, nfev = jacobian_richardson_t(fun, x, args, f0,
@@ -397,24 +389,6 @@ def _nan_rows(Jt) -> np.ndarray:
     return np.flatnonzero(np.isnan(Jt).all(axis=1)) if Jt.shape[1] else np.empty(0, int)
 
 
-@kernel_njit(inline=True)
-def _drive_sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of,
-                          col_of, nnz):
-    f0, nfev0 = _value_at(fun, x, args, f0)
-    data, status, nfev = K.sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz,
-                                          gptr, row_of, col_of, nnz)
-    return data, status, nfev + nfev0
-
-
-@kernel_njit(inline=True)
-def _drive_sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of,
-                          col_of, nnz):
-    f0, nfev0 = _value_at(fun, x, args, f0)
-    data, status, nfev = K.sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz,
-                                          gptr, row_of, col_of, nnz)
-    return data, status, nfev + nfev0
-
-
 # ColumnGroups -> a csr_array of its pattern, whose structure each result copies
 _TEMPLATES: dict = {}
 
@@ -442,9 +416,9 @@ def _sparse(prob, method, rel, scale, lower, upper, sparsity, full_output):
     h = relative_steps(prob.x, rel, scale)
     f0 = _EMPTY if prob.f0 is None else prob.f0
     if method == "forward":
-        data, status, nfev = prob.run(_drive_sparse_forward, f0, h, lower, upper, *g)
+        data, status, nfev = prob.run(K.sparse_forward, f0, h, lower, upper, *g)
     elif method == "central":
-        data, status, nfev = prob.run(_drive_sparse_central, f0, h, lower, upper, *g)
+        data, status, nfev = prob.run(K.sparse_central, f0, h, lower, upper, *g)
     elif method == "complex":
         data, status, nfev = prob.run(K.sparse_complex, h, m, *g)
     else:

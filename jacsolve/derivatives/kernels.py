@@ -646,13 +646,23 @@ def _group_values(fun, x, args, xw, cols, start, stop, d):
 
 
 @kernel_njit(inline=True)
+def value_at(fun, x, args, f0):
+    """f0 if given (size > 0), else fun(x) as a 1-D array; and the evaluations spent."""
+    if f0.size > 0:
+        return f0, 0
+    return call_user(fun, x, args).copy(), 1
+
+
+@kernel_njit(inline=True)
 def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
-    """Forward differences, one evaluation per group. Returns (data, status, nfev)."""
+    """Forward differences, one evaluation per group (``f0`` empty: evaluated
+    here). Returns (data, status, nfev)."""
+    f0, nfev0 = value_at(fun, x, args, f0)
     data = np.empty(nnz)
     xw = x.copy()
     dx = np.empty(x.size)
     status = OK
-    nfev = 0
+    nfev = nfev0
     m = f0.size
     for g in range(cptr.size - 1):
         finite = False
@@ -683,13 +693,14 @@ def sparse_forward(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_
 def sparse_central(fun, x, args, f0, h, lower, upper, cols, cptr, nz, gptr, row_of, col_of, nnz):
     """Central differences per group; one-sided second order (each column
     towards its side with room) for a group that touches a bound or meets
-    inf/NaN. Returns (data, status, nfev)."""
+    inf/NaN. ``f0`` empty: evaluated here. Returns (data, status, nfev)."""
+    f0, nfev0 = value_at(fun, x, args, f0)
     data = np.empty(nnz)
     xw = x.copy()
     d1 = np.empty(x.size)
     d2 = np.empty(x.size)
     status = OK
-    nfev = 0
+    nfev = nfev0
     for g in range(cptr.size - 1):
         used = -1  # the attempt (see group_stencil) whose values are finite; -1: none
         f1 = f0

@@ -784,6 +784,16 @@ load_solver = function_loader(types.FunctionType(ADDRESSED_SOLVER_SIGNATURE))
 
 
 @cached_njit
+def call_solver(solve, ev, derivative, callback, x0, args, method, tol, xtol, maxiter):
+    """Allocate the outputs and run ``solve`` (a first-class function value):
+    ``(status, x, f, stats, hist)``."""
+    x, f, stats, hist = allocate(x0, maxiter)
+    status = solve(ev, derivative, callback, x0, args, method, tol, xtol, maxiter, x, f, stats,
+                   hist)
+    return status, x, f, stats, hist
+
+
+@cached_njit
 def solve_dense_addressed(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, maxiter):
     """One whole solve from Python, for every compiled user function: cached.
 
@@ -799,9 +809,6 @@ def solve_dense_addressed(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, max
     compiles, so each level of direct calls over the solver would cost
     about a second more of compilation with an empty cache.
     """
-    x, f, stats, hist = allocate(x0, maxiter)
-    solve = load_solver(kernels[6], kernels[7])
-    status = solve(load_ev(kernels[0], kernels[1]), load_jac(kernels[2], kernels[3]),
-                   load_callback(kernels[4], kernels[5]), x0, (p, rc, rj, cc, cj), method, tol,
-                   xtol, maxiter, x, f, stats, hist)
-    return status, x, f, stats, hist
+    return call_solver(load_solver(kernels[6], kernels[7]), load_ev(kernels[0], kernels[1]),
+                       load_jac(kernels[2], kernels[3]), load_callback(kernels[4], kernels[5]),
+                       x0, (p, rc, rj, cc, cj), method, tol, xtol, maxiter)

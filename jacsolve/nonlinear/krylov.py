@@ -23,7 +23,7 @@ from .._numba.pointers import ADDRESSED_ARGS, F1, I1
 from ..derivatives.kernels import COMPLEX_STEP, all_finite, jvp_complex
 from ..status import (BAD_F_SIZE, EVAL_FAILED, EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE,
                       NOT_COMPLEX_SAFE, OK, STALLED, SUCCESS)
-from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, allocate, copy_into,
+from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, call_solver, copy_into,
                     dot, line_search, load_callback, load_ev, maxabs, norm2, record,
                     solver_signature, take_step)
 
@@ -218,9 +218,6 @@ def solve_krylov_addressed(kernels, x0, p, rc, rj, cc, cj, method, tol, xtol, ma
     As :func:`jacsolve.nonlinear.dense.solve_dense_addressed`, with the J v
     kernel in place of the Jacobian kernel and ``solve_krylov`` as the solver.
     """
-    x, f, stats, hist = allocate(x0, maxiter)
-    solve = load_solver(kernels[6], kernels[7])
-    status = solve(load_ev(kernels[0], kernels[1]), load_jvp(kernels[2], kernels[3]),
-                   load_callback(kernels[4], kernels[5]), x0, (p, rc, rj, cc, cj), method, tol,
-                   xtol, maxiter, x, f, stats, hist)
-    return status, x, f, stats, hist
+    return call_solver(load_solver(kernels[6], kernels[7]), load_ev(kernels[0], kernels[1]),
+                       load_jvp(kernels[2], kernels[3]), load_callback(kernels[4], kernels[5]),
+                       x0, (p, rc, rj, cc, cj), method, tol, xtol, maxiter)

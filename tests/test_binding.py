@@ -1,0 +1,100 @@
+"""The binding layer: how user functions reach jacsolve's cached kernels."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import jacsolve
+from jacsolve._numba.prepared import prepare
+
+
+def test_private_numba_names_still_exist():
+    # jacsolve reaches user functions through these; pyproject pins numba's range
+    from numba.experimental import function_type
+    assert callable(function_type._get_wrapper_address)
+    assert callable(function_type._get_jit_address)
+
+
+@jacsolve.jit
+def raises_beyond_ten(x):
+    if x[0] > 10.0:
+        raise ValueError("x[0] is beyond ten")
+    return np.array([x[0] * x[1], x[1]])
+
+
+def test_an_exception_in_fun_propagates_through_the_addresses():
+    J = jacsolve.jacobian(raises_beyond_ten, np.array([1.0, 2.0]), method="forward")
+    np.testing.assert_allclose(J, [[2.0, 1.0], [0.0, 1.0]], rtol=1e-7)
+    with pytest.raises(ValueError, match="beyond ten"):
+        jacsolve.jacobian(raises_beyond_ten, np.array([11.0, 2.0]), method="forward")
+
+
+@jacsolve.jit
+def phase(x):
+    return np.arctan2(x[1], x[0])
+
+
+def test_not_complex_safe_verdict_is_kept_with_its_reason():
+    with pytest.raises(TypeError, match="arctan2 has no complex version"):
+        jacsolve.jacobian(phase, np.array([1.0, 2.0]), method="complex")
+    record = prepare(phase)
+    assert record.complex_safe is False and "arctan2" in record.complex_reason
+    with pytest.raises(TypeError, match="arctan2"):  # the verdict, not a second compile
+        jacsolve.jacobian(phase, np.array([1.0, 2.0]), method="complex")
+    J = jacsolve.jacobian(phase, np.array([1.0, 2.0]), method="central")
+    np.testing.assert_allclose(J, [-2.0 / 5.0, 1.0 / 5.0], rtol=1e-9)
+
+
+def test_fun_returning_integers_gets_a_clear_error():
+    @jacsolve.jit
+    def ints(x):
+        return np.array([1, 2])
+    with pytest.raises(TypeError, match="floating-point"):
+        jacsolve.jacobian(ints, np.array([1.0, 2.0]), method="complex")
+
+
+SCRIPT = '''
+import numpy as np, jacsolve
+from numba.core import event
+
+@jacsolve.jit(cache=True)
+def f(x):
+    out = np.empty(2, dtype=x.dtype)
+    out[0] = x[0] * x[0] + x[1] * x[1] - 4.0
+    out[1] = x[0] - x[1]
+    return out
+
+x = np.array([1.0, 0.5])
+f(x), f(x.astype(np.complex128))          # load (or compile) the user's function first
+compiled = []
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        pass
+    def on_end(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+with event.install_listener("numba:compile", Listener()):
+    jacsolve.jacobian(f, x)
+    jacsolve.jacobian(f, x, method="complex")
+    jacsolve.solve(f, x)
+print("COMPILED", sorted(set(compiled)))
+'''
+
+
+def test_a_rerun_with_a_cached_function_compiles_nothing(tmp_path):
+    script = tmp_path / "user_script.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run():
+        out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1]
+    first = run()
+    assert first != "COMPILED []"   # the first run compiles (or loads) jacsolve's kernels
+    assert run() == "COMPILED []"   # the second compiles nothing: adapters are cached too
