@@ -39,7 +39,7 @@ from numba.core.types.function_type import WrapperAddressProtocol
 from numba.experimental.function_type import _get_wrapper_address
 from numba.extending import intrinsic
 
-from .addresses import addresses_of, function_loader
+from .addresses import addresses_of
 from .options import cached_njit, jit
 
 __all__ = ["F1", "F2", "I1", "ADDRESSED_ARGS", "Pointer", "ev_signature", "jac_signature",

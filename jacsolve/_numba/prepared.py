@@ -258,6 +258,24 @@ class PreparedFunction:
         self.complex_safe = False
         self.complex_reason = reason
 
+    def compile_generated(self, src: str, namespace: dict, name: str, tag, **options):
+        """njit of the function ``name`` defined by ``src`` (which calls fun as ``_fun``).
+
+        When fun itself is cached on disk (``cache=True``), the generated function
+        is cached too, keyed on fun's own source file (numba rebuilds it when that
+        file changes): a re-run of the user's script then compiles nothing.
+        """
+        source_file = _cached_source_file(self.fun)
+        if source_file is None:
+            exec(compile(src, f"<jacsolve {name} of {self.name}>", "exec"), namespace)
+            return numba.njit(error_model="numpy", **options)(namespace[name])
+        digest = hashlib.sha1(repr((name, tag, self.inplace)).encode()).hexdigest()[:12]
+        namespace["__name__"] = self.fun.py_func.__module__
+        exec(compile(src, source_file, "exec"), namespace)
+        generated = namespace[name]
+        generated.__qualname__ = f"{self.fun.py_func.__qualname__}__jacsolve_{digest}"
+        return numba.njit(error_model="numpy", cache=True, **options)(generated)
+
     def _build(self, layout, complex_input: bool) -> tuple:
         sig = COMPLEX_SIGNATURE if complex_input else REAL_SIGNATURE
         convert = "complex_output" if complex_input else "real_output"
@@ -269,20 +287,8 @@ class PreparedFunction:
             src = (f"def adapter(x, p):\n    out = np.empty({size}, dtype=x.dtype)\n"
                    f"    _fun(x{unpacked_args_source(layout)}, out)\n    return out\n")
             namespace["np"] = np
-        source_file = _cached_source_file(self.fun)
-        if source_file is None:
-            exec(compile(src, f"<jacsolve {convert} adapter of {self.name}>", "exec"), namespace)
-            adapter = namespace["adapter"]
-        else:
-            # fun is cached on disk: cache its adapter too, keyed on fun's own source
-            # file (numba rebuilds it when that file changes), so a re-run compiles nothing
-            tag = hashlib.sha1(repr((convert, layout, self.inplace)).encode()).hexdigest()[:12]
-            namespace["__name__"] = self.fun.py_func.__module__
-            exec(compile(src, source_file, "exec"), namespace)
-            adapter = namespace["adapter"]
-            adapter.__qualname__ = f"{self.fun.py_func.__qualname__}__jacsolve_{tag}"
-        dispatcher = numba.njit(error_model="numpy", no_cpython_wrapper=True,
-                               cache=source_file is not None)(adapter)
+        dispatcher = self.compile_generated(src, namespace, "adapter", (convert, layout),
+                                            no_cpython_wrapper=True)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)

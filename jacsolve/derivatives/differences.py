@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +28,7 @@ from .._numba.calls import call_kernel, evaluate_once
 from ..status import (BAD_F0, BAD_F_SIZE, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
                       not_complex_safe)
 from .coloring import ColumnGroups, group_columns
-from .kernels import (all_finite, as_1d, call_user, jacobian_central_t, jacobian_complex_t,
+from .kernels import (all_finite, jacobian_central_t, jacobian_complex_t,
                       jacobian_forward_t, jacobian_richardson_t, relative_steps, value_at)
 
 __all__ = ["jacobian", "jvp", "vjp", "hessian", "check_complex_step",

@@ -59,7 +59,7 @@ from .._numba.options import cached_njit, kernel_njit
 from .._numba.pointers import (ADDRESSED_ARGS, CALLBACK_SIGNATURE, F1, I1, ev_signature,
                                jac_signature)
 from .._numba.addresses import function_loader
-from ..derivatives.kernels import (COMPLEX_STEP, all_finite, as_1d, call_user, jacobian_central_t,
+from ..derivatives.kernels import (COMPLEX_STEP, all_finite, call_user, jacobian_central_t,
                                    jacobian_complex_into, jacobian_forward_t,
                                    jacobian_richardson_t, relative_steps)
 from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, BAD_X, CALLBACK, CONTINUE, DIVERGED, EVAL_FAILED,

@@ -6,7 +6,7 @@ which puts rounding noise of ~1e-16 into the imaginary part).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np

@@ -28,7 +28,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import numba
 import numpy as np
 
 from numba.core import types
@@ -38,7 +37,7 @@ from numba.extending import overload
 from .._arguments import as_args, positive_int
 from .._numba.addresses import function_loader, addresses_of
 from .._numba.calls import call_kernel, evaluate_once
-from .._numba.options import NUMBA_OPTIONS, cached_njit, is_jitted, kernel_njit, warn_if_python
+from .._numba.options import cached_njit, is_jitted, kernel_njit, warn_if_python
 from .._numba.prepared import unpacked_args_source, pack_args, prepare, returning_form
 from .._numba.threads import ranges, run_ranges
 from .._numba.tiers import specialised
@@ -208,10 +207,8 @@ def _rows_function(fun, args, scalar: bool):
     found = rec.specialised.get(key)
     if found is None:
         store = (_STORE_SCALAR if scalar else _STORE_ARRAY).format(args=unpacked_args_source(layout))
-        namespace = {"_fun": fun, "np": np}
-        exec(compile(_ROWS_SOURCE.format(store=store),
-                     f"<jacsolve Monte Carlo rows of {rec.name}>", "exec"), namespace)
-        dispatcher = numba.njit(nogil=True, **NUMBA_OPTIONS)(namespace["rows"])
+        dispatcher = rec.compile_generated(_ROWS_SOURCE.format(store=store),
+                                           {"_fun": fun, "np": np}, "rows", key, nogil=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
             c_addr, jit_addr = addresses_of(dispatcher, ROWS_SIGNATURE)

@@ -128,7 +128,7 @@ class SpecReport:
             out.append(f"model: {s.model_ref} (Python function)")
         for name, e in s.expressions.items():
             out.append(f"  {name} = {e}")
-        out.append(f"inputs: " + ", ".join(f"{n} ~ {s.distributions[n]}" for n in s.names))
+        out.append("inputs: " + ", ".join(f"{n} ~ {s.distributions[n]}" for n in s.names))
         out.append(f"coverage probability p = {s.p:g}")
         out.append("")
         jac = {"complex": "complex-step", "central": "central-difference"}[self.jac]

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import os
 import re
 import sys
 import tomllib

@@ -22,7 +22,7 @@ from scipy.optimize._numdiff import approx_derivative
 from ... import jacobian
 from ..._numba.options import jit
 from ...derivatives.kernels import (complex_steps, jacobian_central_t, jacobian_complex_t,
-                       jacobian_forward_t, relative_steps, sparse_forward)
+                       jacobian_forward_t, relative_steps)
 from ...problems.derivative_cases import boundary_value, boundary_value_start, tridiagonal_pattern
 from .timing import Report, Table, median_time
 
