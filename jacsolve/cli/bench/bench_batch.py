@@ -21,6 +21,7 @@ from scipy.optimize import root
 
 from ...nonlinear.batch import solve_batch
 from ...problems.batch_systems import equilibrium_batch, trilateration_batch
+from .floor_newton import newton_floor_batch
 from .timing import Report, Table, first_call, median_time
 
 TOL = 1e-10
@@ -47,11 +48,14 @@ def run(quick: bool = False, progress=None) -> Report:
         f"{N:,} systems per problem: solve_batch vs a Python loop of scipy.optimize.root",
         ["problem", "n", "jacsolve 1 thread (s)", "jacsolve 2 threads (s)", "thread speedup",
          "jacsolve us/system", "scipy us/system", "speedup vs scipy", "solved jacsolve",
-         "solved scipy"],
+         "solved scipy", "floor us/system", "jacsolve / floor", "solved floor"],
         note=(f"SciPy: root(method='hybr') on the same @njit function, timed on {nsub} "
               "systems and scaled per system. Solved: max|F(x)| <= 1e-10 at the returned "
               "x (SciPy counted on its subsample). jacsolve: method='newton', "
-              "jac='complex', median of repeated calls after a warm-up."))
+              "jac='complex', median of repeated calls after a warm-up. floor: a plain "
+              "hand-written parallel numba Newton (jacsolve.cli.bench.floor_newton: complex-"
+              "step Jacobian, Gaussian elimination, backtracking, no safeguards) with the "
+              "same F, tolerance and threads."))
     threads = numba.get_num_threads()
     most = min(2, numba.config.NUMBA_NUM_THREADS)
     for make in (trilateration_batch, equilibrium_batch):
@@ -70,6 +74,10 @@ def run(quick: bool = False, progress=None) -> Report:
         finally:
             numba.set_num_threads(threads)
         res = run_all()
+        run_floor = lambda: newton_floor_batch(prob.fun, prob.x0, prob.params, TOL, 50)  # noqa: E731
+        run_floor()
+        floor = median_time(run_floor, repeat=5, min_batch_time=0.0)
+        solved_floor = int(run_floor()[1].sum())
         say(f"{prob.name}: scipy loop over {nsub} systems")
         sub = np.random.default_rng(1).choice(N, size=nsub, replace=False)
         per_scipy, solved_scipy = _scipy_loop(prob, sub)
@@ -82,6 +90,8 @@ def run(quick: bool = False, progress=None) -> Report:
                      "scipy us/system": per_scipy * 1e6,
                      "speedup vs scipy": per_scipy * N / best,
                      "solved jacsolve": f"{int(res.success.sum())}/{N}",
-                     "solved scipy": f"{solved_scipy}/{nsub}"})
+                     "solved scipy": f"{solved_scipy}/{nsub}",
+                     "floor us/system": floor / N * 1e6, "jacsolve / floor": best / floor,
+                     "solved floor": f"{solved_floor}/{N}"})
     report.tables.append(table)
     return report

@@ -85,13 +85,13 @@ def newton_floor(F, x0, args, tol, maxiter):
 
 
 @numba.njit(parallel=True, error_model="numpy")
-def newton_floor_batch(F, x0, P, tol, maxiter):
-    """The same Newton for F(x, P[k]) = 0 over the rows of P in parallel: (X, converged)."""
+def newton_floor_batch(F, X0, P, tol, maxiter):
+    """The same Newton for F(x, P[k]) = 0 from X0[k], over the rows in parallel: (X, converged)."""
     N = P.shape[0]
-    X = np.empty((N, x0.size))
+    X = np.empty((N, X0.shape[1]))
     ok = np.empty(N, dtype=np.bool_)
     for k in numba.prange(N):
-        x, nfev, converged = newton_floor(F, x0, (P[k],), tol, maxiter)
+        x, nfev, converged = newton_floor(F, X0[k], (P[k],), tol, maxiter)
         X[k] = x
         ok[k] = converged
     return X, ok
