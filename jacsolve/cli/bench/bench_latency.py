@@ -149,13 +149,16 @@ def _all_calls_script(cache: bool) -> str:
     return "".join(lines)
 
 
-def _run(script: str, cache_dir: str, timeout: float = 600.0) -> dict:
+def _run(script: str, cache_dir: str, timeout: float = 600.0, work: Optional[str] = None) -> dict:
+    """Run ``script`` in a fresh process; ``work``: the folder of the script file (a re-run
+    must use the same path: numba keys a function's cache on its source file)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    with tempfile.TemporaryDirectory() as work:
-        path = os.path.join(work, "first_call.py")
+    with tempfile.TemporaryDirectory() as fresh:
+        folder = work or fresh
+        path = os.path.join(folder, "first_call.py")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(textwrap.dedent(script))
-        out = subprocess.run([sys.executable, path], env=env, cwd=work, capture_output=True,
+        out = subprocess.run([sys.executable, path], env=env, cwd=folder, capture_output=True,
                              text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed:\n{out.stderr[-2000:]}")
@@ -205,9 +208,9 @@ def run(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -
         report.tables.append(table)
 
         say("re-run with @jacsolve.jit(cache=True)")
-        with tempfile.TemporaryDirectory() as rerun_dir:
-            _run(_all_calls_script(True), rerun_dir)
-            reruns = [_run(_all_calls_script(True), rerun_dir) for _ in range(repeat)]
+        with tempfile.TemporaryDirectory() as rerun_dir, tempfile.TemporaryDirectory() as work:
+            _run(_all_calls_script(True), rerun_dir, work=work)
+            reruns = [_run(_all_calls_script(True), rerun_dir, work=work) for _ in range(repeat)]
         rerun = Table("Re-run: the same script again, functions @jacsolve.jit(cache=True) "
                       "(s, median)", ["entry point", "first call in the re-run"],
                       note="Goal: all first calls together <= 0.3 s (nothing to compile). "
