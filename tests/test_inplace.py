@@ -10,14 +10,6 @@ from jacsolve import distributions as D
 from jacsolve.regions import Disk
 
 
-@jacsolve.jit
-def circle(x):
-    out = np.empty(2, dtype=x.dtype)
-    out[0] = x[0] * x[0] + x[1] * x[1] - 4.0
-    out[1] = x[0] - x[1]
-    return out
-
-
 @jacsolve.jit(inplace=True)
 def circle_inplace(x, out):
     out[0] = x[0] * x[0] + x[1] * x[1] - 4.0
@@ -49,11 +41,11 @@ def gaussian(x, out):
 X = np.array([1.0, 0.5])
 
 
-@pytest.mark.parametrize("method", ["forward", "central", "complex", "richardson"])
-def test_jacobian_of_inplace_function(method):
+@pytest.mark.parametrize("method, tol", [("forward", 1e-7), ("central", 1e-9),
+                                         ("complex", 1e-15), ("richardson", 1e-12)])
+def test_jacobian_of_inplace_function(method, tol):
     J = jacsolve.jacobian(circle_inplace, X, method=method)
-    np.testing.assert_allclose(J, [[2.0, 1.0], [1.0, -1.0]], rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(J, jacsolve.jacobian(circle, X, method=method), rtol=1e-12)
+    np.testing.assert_allclose(J, [[2.0, 1.0], [1.0, -1.0]], rtol=tol, atol=tol)
 
 
 def test_plain_python_inplace_function():
