@@ -17,7 +17,7 @@ nothing per user function:
   tableau, column grouping, small LU, samplers, quadrature rules), *and* every
   algorithm that calls the user function: each kernel is compiled with the
   user function reached through two integer addresses
-  (:mod:`.addresses`, :func:`.tiers.address_call`), so its signature holds
+  (:mod:`.addresses`, :func:`.tiers.address_kernel`), so its signature holds
   only integers and arrays and the same machine code serves every user
   function, in every process.
 * **Per user function, per process** (:mod:`.prepared`): the user's function
@@ -39,8 +39,9 @@ function: its compiled adapters, the complex-step verdict (found once and
 kept: a function that does not compile for complex input is marked unsafe,
 with the reason) and its evaluation counter.
 
-A call through an address costs about 10 ns per evaluation (an inlined call
-about 6 ns) and about 1 us of dispatch from Python. Threads come from one pool
+A call through an address costs about 25 ns per evaluation more than an
+inlined call (measured: 65 ns against 42 ns for a 3-output function that
+allocates its result), and about 1 us of dispatch from Python. Threads come from one pool
 (:mod:`.threads`).
 
 numba's cache does not notice changes in other modules a cached function

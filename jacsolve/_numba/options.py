@@ -100,6 +100,21 @@ def inplace(size=True):
     return lambda fun: inplace_declared(fun, size)
 
 
+def generated(src: str, name: str, namespace: dict, module: str, source_file: str,
+              qualname: str, **options):
+    """``numba.njit(cache=True)`` of the function ``name`` that ``src`` defines.
+
+    numba caches only functions that come from a file: the source is compiled
+    under ``source_file`` (whose changes then rebuild the cache) as a function
+    of ``module`` named ``qualname``, which must be unique in that module.
+    """
+    namespace["__name__"] = module
+    exec(compile(src, source_file, "exec"), namespace)
+    function = namespace[name]
+    function.__qualname__ = qualname
+    return numba.njit(cache=True, **NUMBA_OPTIONS, **options)(function)
+
+
 def cached_njit(fun=None, **kwargs):
     """Decorator for jacsolve's own function-independent helpers (cached)."""
     def wrap(f):

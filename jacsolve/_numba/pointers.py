@@ -11,8 +11,8 @@ first-class function values of fixed signatures.
   (p, rc, rj, cc, cj)`` of type :data:`ADDRESSED_ARGS`, so the same kernels
   serve every user function. A cached entry takes them as ``int64`` address
   pairs (:func:`kernel_addresses`) and turns them back into function values
-  with :func:`~jacsolve._numba.addresses.function_loader` intrinsics: a solve from Python is one call of a cached
-  function with integer and array arguments.
+  with :func:`~jacsolve._numba.addresses.function_loader` intrinsics: a solve
+  from Python is one call of a cached function with integer and array arguments.
 * **Specialised tier** (analytic Jacobians, args that do not pack): each
   kernel is specialised on the user function and becomes a :class:`Pointer`;
   :func:`entry_point` then builds a compiled closure holding the pointers as
@@ -49,7 +49,7 @@ __all__ = ["F1", "F2", "I1", "ADDRESSED_ARGS", "Pointer", "ev_signature", "jac_s
 F1 = types.float64[::1]
 F2 = types.float64[:, ::1]
 I1 = types.int64[::1]
-# the args of a kernel called with fun = tiers.address_call: (p, rc, rj, cc, cj)
+# the args of a tiers.address_kernel wrapper: (p, rc, rj, cc, cj)
 ADDRESSED_ARGS = types.Tuple((F1, types.int64, types.int64, types.int64, types.int64))
 
 

@@ -36,7 +36,7 @@ from numba.extending import is_jitted, overload
 
 from ..status import not_complex_safe
 from .addresses import COMPLEX_SIGNATURE, EMPTY, REAL_SIGNATURE, addresses_of
-from .options import INPLACE_ATTRIBUTE
+from .options import INPLACE_ATTRIBUTE, generated
 
 __all__ = ["PreparedFunction", "prepare", "known", "returning_form", "pack_args", "real_output",
            "complex_output"]
@@ -270,11 +270,8 @@ class PreparedFunction:
             exec(compile(src, f"<jacsolve {name} of {self.name}>", "exec"), namespace)
             return numba.njit(error_model="numpy", **options)(namespace[name])
         digest = hashlib.sha1(repr((name, tag, self.inplace)).encode()).hexdigest()[:12]
-        namespace["__name__"] = self.fun.py_func.__module__
-        exec(compile(src, source_file, "exec"), namespace)
-        generated = namespace[name]
-        generated.__qualname__ = f"{self.fun.py_func.__qualname__}__jacsolve_{digest}"
-        return numba.njit(error_model="numpy", cache=True, **options)(generated)
+        return generated(src, name, namespace, self.fun.py_func.__module__, source_file,
+                         f"{self.fun.py_func.__qualname__}__jacsolve_{digest}", **options)
 
     def _build(self, layout, complex_input: bool) -> tuple:
         sig = COMPLEX_SIGNATURE if complex_input else REAL_SIGNATURE

@@ -4,17 +4,18 @@ A *kernel* (``kernel_njit``) takes the user function first, ``k(fun, x,
 args, ...)``, and calls it as ``fun(x, *args)``. It is written once and
 reached in three ways:
 
-1. **Address tier** (the default for compiled user functions). The kernel is
-   called with ``fun = address_call``, one cached compiled function, and
-   ``args = (p, rc, rj, cc, cj)``: the user's args packed into one float
-   vector ``p`` and the integer addresses of the function's real and complex
-   adapters (:mod:`jacsolve._numba.prepared`). ``address_call`` loads the
-   adapter that matches x's dtype and calls it. Every kernel's wrapper
-   (:func:`address_kernel`) is therefore compiled once, with ``cache=True``,
-   for integer and array arguments only, and loads from numba's on-disk cache
-   in later processes; per user function only the function itself and its
-   two tiny adapters compile. A call through an address costs ~10 ns per
-   evaluation, a few ns more than an inlined call.
+1. **Address tier** (the default for compiled user functions). Every kernel's
+   wrapper (:func:`address_kernel`) takes ``args = (p, rc, rj, cc, cj)``: the
+   user's args packed into one float vector ``p`` and the integer addresses
+   of the function's real and complex adapters (:mod:`jacsolve._numba.prepared`).
+   It loads the two adapters and runs the kernel with the pair as ``fun``;
+   the kernel calls the one for x's dtype through
+   :func:`jacsolve.derivatives.kernels.call_user`. The wrapper is compiled
+   once, with ``cache=True``, for integer and array arguments only, and loads
+   from numba's on-disk cache in later processes; per user function only the
+   function itself and its two tiny adapters compile. A call through an
+   address costs ~30 ns per evaluation more than an inlined call.
+   Compiled code that holds only the addresses calls :func:`address_call`.
 2. **Specialised tier**: a compiled closure with the user function bound as a
    constant, so numba can inline it into the kernel (:func:`specialised`).
    Compiled per function and per process (seconds). Used where ``args`` cannot
@@ -23,8 +24,8 @@ reached in three ways:
    Python (:func:`~jacsolve._numba.options.python_version`).
 
 The generated wrappers are compiled from source whose file name is the
-kernel's own module, so numba keys their cache on that file and rebuilds them
-when it changes. Like every numba cache, it does not notice changes in other
+kernel's own module (:func:`~jacsolve._numba.options.generated`), so numba keys their cache on that file
+and rebuilds them when it changes. Like every numba cache, it does not notice changes in other
 modules the kernel calls: clear ``NUMBA_CACHE_DIR`` (or the ``__pycache__``
 folders) after editing jacsolve's compiled code.
 """
@@ -41,7 +42,7 @@ from numba.extending import overload
 
 from .addresses import (COMPLEX_SIGNATURE, REAL_SIGNATURE, addresses_of, load_complex,
                         load_real)
-from .options import NUMBA_OPTIONS, python_version
+from .options import NUMBA_OPTIONS, generated, python_version
 from .prepared import pack_args, prepare
 
 __all__ = ["address_call", "address_kernel", "addressed_args", "bind", "specialised"]
@@ -95,7 +96,7 @@ def stand_in(complex_input: bool) -> tuple:
 
 def addressed_args(fun, args, *, real: bool = True, complex_: bool = False,
                    jac: str = "jac"):
-    """``(p, rc, rj, cc, cj)``: args for a kernel called with ``fun = address_call``.
+    """``(p, rc, rj, cc, cj)``: the args of an :func:`address_kernel` wrapper.
 
     None when ``args`` cannot travel as one float vector (the caller then
     takes the specialised tier). ``real`` / ``complex_`` say at which points
@@ -133,14 +134,9 @@ def address_kernel(kernel):
         src = (f"def {name}({', '.join(params)}):\n"
                "    pair = (_load_real(args[1], args[2]), _load_complex(args[3], args[4]))\n"
                f"    return _kernel(pair, {call})\n")
-        module = sys.modules[f.__module__]
-        namespace = {"_kernel": kernel, "_load_real": load_real, "_load_complex": load_complex,
-                     "__name__": f.__module__}
-        # compiled under the kernel's own file name, so that numba can cache it
-        exec(compile(src, module.__file__, "exec"), namespace)
-        generated = namespace[name]
-        generated.__qualname__ = name
-        wrapper = _WRAPPERS[kernel] = numba.njit(cache=True, **NUMBA_OPTIONS)(generated)
+        namespace = {"_kernel": kernel, "_load_real": load_real, "_load_complex": load_complex}
+        wrapper = _WRAPPERS[kernel] = generated(src, name, namespace, f.__module__,
+                                                sys.modules[f.__module__].__file__, name)
     return wrapper
 
 

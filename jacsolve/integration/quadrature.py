@@ -48,7 +48,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 from numba.extending import overload
 
 from .._numba.addresses import function_loader, addresses_of
-from .._numba.options import NUMBA_OPTIONS, cached_njit, kernel_njit, python_version
+from .._numba.options import NUMBA_OPTIONS, cached_njit, generated, kernel_njit, python_version
 from .._numba.prepared import complex_failure_reason, prepare
 from .._numba.threads import pool
 from .._linalg import lu_factor
@@ -287,13 +287,10 @@ def bound_kernel(kernel, *funcs, nogil: bool = True):
     rest = ", ".join(params)
     bound = ", ".join(f"_f{k}" for k in range(len(funcs)))
     src = f"def {name}({rest}):\n    return _kernel({bound}, {rest})\n"
-    namespace = {"_kernel": _inlined(kernel), "__name__": __name__}
+    namespace = {"_kernel": _inlined(kernel)}
     namespace.update({f"_f{k}": _inlined(g) if getattr(g, "_jacsolve_kernel", False) else g
                       for k, g in enumerate(funcs)})
-    exec(compile(src, __file__, "exec"), namespace)
-    generated = namespace[name]
-    generated.__qualname__ = name
-    found = _BOUND[key] = numba.njit(cache=True, nogil=nogil, **NUMBA_OPTIONS)(generated)
+    found = _BOUND[key] = generated(src, name, namespace, __name__, __file__, name, nogil=nogil)
     return found
 
 
@@ -316,9 +313,7 @@ def adapter(fun, kind: str, layout, value: str, complex_input: bool, name: str,
     if found is None:
         cast = "np.complex128" if complex_input else "np.float64"
         src = f"def adapter(x, p):\n    return {cast}({value})\n"
-        namespace = {"np": np, "_fun": fun}
-        exec(compile(src, f"<jacsolve {kind} adapter of {rec.name}>", "exec"), namespace)
-        dispatcher = numba.njit(**NUMBA_OPTIONS)(namespace["adapter"])
+        dispatcher = rec.compile_generated(src, {"np": np, "_fun": fun}, "adapter", key)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)

@@ -93,9 +93,6 @@ class Region:
         D = self._D if self._D is not None else q.no_det
         return self._T, D, self._targs, self._targs, tier
 
-    def _fallback_tier(self) -> str:
-        return "specialised" if self._compiled else "python"
-
     def _any_det(self) -> str:
         """A determinant method that needs no complex evaluation (for map-only calls)."""
         return "analytic" if self._D is not None else "central"

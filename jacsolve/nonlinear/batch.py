@@ -9,8 +9,8 @@ follow the same algorithms, statuses and tolerances. For a numba ``fun`` a
 
 Compile cost: nothing of the solver compiles per user function. The parallel
 driver is compiled once and cached on disk: it takes the address pairs of the
-address tier's cached kernels (``evaluate_into`` and a Jacobian kernel with
-``fun = address_call``, see :mod:`jacsolve._numba.tiers`) and of fun's two
+address tier's cached kernels (the :func:`~jacsolve._numba.tiers.address_kernel`
+wrappers of ``evaluate_into`` and a Jacobian kernel) and of fun's two
 adapters as integers, and gives system k the args ``(params[k], rc, rj, cc,
 cj)``: the adapters take ``params[k]`` as fun's one vector argument. Per
 function only fun and its adapters compile (with ``@jacsolve.jit(cache=True)``

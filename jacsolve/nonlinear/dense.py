@@ -305,8 +305,8 @@ def copy_into(dst, src):
 
 
 # -------------------------------------------- per-function kernels (small)
-# Each takes the user function first: compiled with fun = tiers.address_call
-# (cached, the same for every function) or specialised on fun; the algorithms
+# Each takes the user function first: wrapped by tiers.address_kernel (cached,
+# the same for every function) or specialised on fun; the algorithms
 # call them as first-class function values. They are inlined into those
 # wrappers (each is called from one place): a dispatcher passed as a value to
 # a call that is not inlined is lowered as a run-time address, and numba

@@ -254,8 +254,9 @@ def propagation_central(fun, x, args, P, u, V):
 
 # The address tier of both kernels: one cached function each, for every compiled
 # model. a = (p, rc, rj, cc, cj) as from jacsolve._numba.tiers.addressed_args; the
-# adapters are loaded once per call (not once per evaluation, as address_call
-# would), which saves ~40 ns an evaluation.
+# adapters are loaded once per call. Written out rather than made by
+# tiers.address_kernel: f(x) comes from the real adapter and the Jacobian from the
+# complex one, as two functions of different types.
 @cached_njit
 def propagation_complex_at(x, a, P, u, V):
     """:func:`propagation_complex` of the model whose adapters' addresses are in ``a``."""
