@@ -32,6 +32,7 @@ folders) after editing jacsolve's compiled code.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import sys
 
@@ -45,7 +46,8 @@ from .addresses import (COMPLEX_SIGNATURE, REAL_SIGNATURE, addresses_of, load_co
 from .options import NUMBA_OPTIONS, generated, python_version
 from .prepared import pack_args, prepare
 
-__all__ = ["address_call", "address_kernel", "addressed_args", "bind", "specialised"]
+__all__ = ["address_call", "address_kernel", "addressed_args", "bind", "specialised",
+           "stand_in"]
 
 
 def _adapter_call(x, p, rc, rj, cc, cj):
@@ -67,30 +69,22 @@ def address_call(x, p, rc, rj, cc, cj):
     return _adapter_call(x, p, rc, rj, cc, cj)
 
 
-@numba.njit(cache=True, **NUMBA_OPTIONS)
-def _no_real(x, p):
-    if p.size >= 0:  # always: the branch only gives numba a return type
-        raise TypeError("this kernel does not evaluate fun at real points")
-    return x
-
-
-@numba.njit(cache=True, **NUMBA_OPTIONS)
-def _no_complex(z, p):
-    if p.size >= 0:  # always: the branch only gives numba a return type
-        raise TypeError("this kernel does not evaluate fun at complex points")
-    return z
-
-
 _STAND_INS: dict = {}
 
 
-def stand_in(complex_input: bool) -> tuple:
-    """Addresses of a function that raises: the adapter slot a kernel never uses."""
-    found = _STAND_INS.get(complex_input)
+def stand_in(signature) -> tuple:
+    """Addresses of a function of ``signature`` that raises: the adapter slot a
+    kernel never uses (its real or its complex one). Compiled once, cached."""
+    found = _STAND_INS.get(signature)
     if found is None:
-        found = _STAND_INS[complex_input] = (
-            addresses_of(_no_complex, COMPLEX_SIGNATURE) if complex_input
-            else addresses_of(_no_real, REAL_SIGNATURE))
+        value = "x" if signature.return_type == signature.args[0] else "x[0]"
+        tag = hashlib.sha1(str(signature).encode()).hexdigest()[:12]
+        src = ("def unused(x, p):\n"
+               "    if p.size >= 0:  # always: the branch only gives numba a return type\n"
+               "        raise TypeError('this kernel does not evaluate fun at such points')\n"
+               f"    return {value}\n")
+        function = generated(src, "unused", {}, __name__, __file__, f"unused_{tag}")
+        found = _STAND_INS[signature] = addresses_of(function, signature)
     return found
 
 
@@ -108,8 +102,8 @@ def addressed_args(fun, args, *, real: bool = True, complex_: bool = False,
     if layout is None:
         return None
     rec = prepare(fun)
-    rc, rj = rec.real(layout)[:2] if real else stand_in(False)
-    cc, cj = rec.complex(layout, jac=jac)[:2] if complex_ else stand_in(True)
+    rc, rj = rec.real(layout)[:2] if real else stand_in(REAL_SIGNATURE)
+    cc, cj = rec.complex(layout, jac=jac)[:2] if complex_ else stand_in(COMPLEX_SIGNATURE)
     return (p, rc, rj, cc, cj)
 
 

@@ -51,6 +51,7 @@ from .._numba.addresses import function_loader, addresses_of
 from .._numba.options import NUMBA_OPTIONS, cached_njit, generated, kernel_njit, python_version
 from .._numba.prepared import complex_failure_reason, prepare
 from .._numba.threads import pool
+from .._numba.tiers import stand_in
 from .._linalg import lu_factor
 from ..derivatives.kernels import COMPLEX_STEP, OK, jacobian_central_t, jacobian_complex_into
 from ..status import not_complex_safe
@@ -330,30 +331,9 @@ def adapter(fun, kind: str, layout, value: str, complex_input: bool, name: str,
     return found[:2]
 
 
-@cached_njit
-def _no_complex_vector(z, p):
-    if p.size >= 0:  # always: the branch only gives numba a return type
-        raise TypeError("this kernel does not evaluate the function at complex points")
-    return z[0]
-
-
-@cached_njit
-def _no_complex_number(z, p):
-    if p.size >= 0:
-        raise TypeError("this kernel does not evaluate the function at complex points")
-    return z
-
-
-_STAND_INS: dict = {}
-
-
 def no_complex(argument: str = "vector") -> tuple:
     """Addresses of a function that raises, for a complex slot a kernel never uses."""
-    found = _STAND_INS.get(argument)
-    if found is None:
-        fn = _no_complex_vector if argument == "vector" else _no_complex_number
-        found = _STAND_INS[argument] = addresses_of(fn, SCALAR_SIGNATURES[argument, True])
-    return found
+    return stand_in(SCALAR_SIGNATURES[argument, True])
 
 
 # ------------------------------------------------------------ running chunks
