@@ -167,7 +167,7 @@ def bind(kernel, fun, *, real: bool = True, complex_: bool = False, jac: str = "
     if call is not None:
         return call
     if not rec.jitted:
-        call = functools.partial(python_version(kernel), rec.returning)
+        call = specialised(kernel, fun)  # the Python tier
     else:
         where = list(inspect.signature(kernel.py_func).parameters)[1:].index("args")
         wrapper = address_kernel(kernel)
