@@ -23,14 +23,15 @@ __version__ = "0.1.0"
 
 _PUBLIC = {  # module -> the names jacsolve re-exports from it
     "derivatives": ("jacobian", "jvp", "vjp", "hessian", "check_complex_step", "JacobianInfo",
-                    "ComplexStepCheck", "group_columns", "ColumnGroups"),
+                    "ComplexStepCheck", "group_columns", "ColumnGroups",
+                    "DerivativeAccuracyWarning"),
     "nonlinear": ("solve", "solve_batch", "RootResult", "BatchResult", "ConvergenceError"),
     "uncertainty": ("propagate", "propagate_mc", "validate", "propagate_implicit",
                     "propagate_implicit_mc", "Propagation", "MonteCarloResult",
                     "ImplicitPropagation", "Validation", "Budget", "NonlinearityWarning",
                     "NonFiniteWarning"),
     "integration": ("integrate", "integrate_mc", "compare_integration", "IntegrationResult",
-                    "IntegrationComparison"),
+                    "IntegrationComparison", "IntegrationWarning"),
     "status": ("Status", "FunctionError"),
     "_numba.options": ("jit", "inplace", "PerformanceWarning"),
 }

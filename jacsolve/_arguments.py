@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = ["as_vector", "as_args", "as_bounds", "as_scale", "positive_int", "positive_float",
-           "real_number", "real_array"]
+           "real_number", "real_array", "as_seed"]
 
 
 def as_vector(value, name: str, *, allow_empty: bool = False, finite: bool = True) -> np.ndarray:
@@ -126,3 +126,17 @@ def real_array(value, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
     a = np.ascontiguousarray(a, dtype=np.float64)
     return a if a.flags.writeable else a.copy()
+
+
+def as_seed(seed, name: str = "seed"):
+    """``seed`` checked: None, a non-negative integer, or a numpy Generator (returned as is).
+
+    The one check of a seed for every random method (a float, a string or a
+    negative integer is an error that names ``name``).
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise ValueError(f"{name} must be a non-negative int, a numpy.random.Generator or None, "
+                     f"got {seed!r}")

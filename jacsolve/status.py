@@ -113,11 +113,15 @@ def not_complex_safe(name: str = "fun", jac: str = "jac", detail: str = "",
                      instead: str = "") -> TypeError:
     """The error for a function that complex step cannot differentiate.
 
-    ``instead`` replaces the closing advice (``Use jac='central' (or
-    'richardson') instead``) for callers that offer other methods or none.
+    ``instead`` replaces the closing advice (``Use jac='auto' (the default:
+    complex step only where it is right) or jac='central' (or 'richardson')
+    instead``; without 'auto' for ``jac="method"``, :func:`jacsolve.jacobian`'s
+    argument) for callers that offer other methods or none.
     """
     what = f" ({detail})" if detail else ""
-    advice = instead or f"Use {jac}='central' (or 'richardson') instead"
+    advice = instead or (f"Use {jac}='central' (or 'richardson') instead" if jac == "method"
+                         else f"Use {jac}='auto' (the default: complex step only where it is "
+                              f"right) or {jac}='central' (or 'richardson') instead")
     return TypeError(f"{name} is not complex-safe{what}: {NOT_COMPLEX_SAFE_HINT}. {advice}")
 
 

@@ -93,6 +93,7 @@ def test_fnorm_is_the_residual_at_x(equil):
 def test_agrees_with_scipy_root(equil):
     prob, res = equil
     rng = np.random.default_rng(0)
+    compared = 0
     for k in rng.choice(len(res), size=25, replace=False):
         p = prob.params[k]
         sol = root(lambda x: equilibrium(x, p), prob.x0[k], method="hybr",
@@ -103,6 +104,8 @@ def test_agrees_with_scipy_root(equil):
         fnorm = residual(equilibrium, ours, pk) + residual(equilibrium, theirs, pk)
         bound = error_bound(equilibrium_jac(ours, pk), fnorm, theirs)
         assert np.abs(res.x[k] - sol.x).max() <= bound[0]
+        compared += 1
+    assert compared > 0, "SciPy solved none of the sampled systems: nothing was compared"
 
 
 # ------------------------------------------------------- faulty members
@@ -306,12 +309,35 @@ def test_fun_not_complex_safe_needs_another_jac():
         return np.abs(x) - p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerformanceWarning)
-        with pytest.raises(TypeError, match="not complex-safe.*jac='central'"):
-            solve_batch(f, np.ones((2, 1)), np.ones((2, 1)))
+        with pytest.raises(TypeError, match="not complex-safe.*jac='auto'.*jac='central'"):
+            solve_batch(f, np.ones((2, 1)), np.ones((2, 1)), jac="complex")
         res = solve_batch(f, np.full((1, 1), 3.0), np.ones((1, 1)), jac="central")
+        auto = solve_batch(f, np.full((1, 1), 3.0), np.ones((1, 1)))  # the default falls back
     assert res.success[0] and abs(res.x[0, 0] - 1.0) <= 1e-10
+    assert res.jac_method == "central" and auto.jac_method == "central"
+    assert auto.success[0] and abs(auto.x[0, 0] - 1.0) <= 1e-10
 
 
 def test_public_names():
     assert jacsolve.solve_batch is solve_batch
     assert jacsolve.BatchResult.__name__ == "BatchResult"
+
+
+def test_params_with_too_few_columns_is_an_error_not_garbage():
+    # numba does not check bounds: p[1] of a one-column row would read the next row
+    @jacsolve.jit
+    def two_params(x, p):
+        out = np.empty(1, dtype=x.dtype)
+        out[0] = x[0] * x[0] - p[0] * p[1]
+        return out
+
+    with pytest.raises(IndexError, match=r"past the end of a row of params \(1 entries\)"):
+        solve_batch(two_params, [1.0], np.array([[4.0], [9.0]]))
+    res = solve_batch(two_params, [1.0], np.array([[4.0, 1.0], [9.0, 1.0]]))
+    assert res.success.all() and np.allclose(res.x[:, 0], [2.0, 3.0], rtol=1e-12)
+
+
+def test_one_system_with_a_shared_start():
+    # a (1, n) broadcast of x0 is a read-only view: solve_batch must copy it
+    res = solve_batch(circle_line, [1.0, 1.0], np.array([[1.0, 0.6]]))
+    assert res.success[0] and np.allclose(res.x[0], [0.8, 0.6], rtol=1e-12)

@@ -58,6 +58,7 @@ def test_fun_returning_integers_gets_a_clear_error():
 
 SCRIPT = '''
 import numpy as np, jacsolve
+from jacsolve import distributions as D
 from numba.core import event
 
 @jacsolve.jit(cache=True)
@@ -67,8 +68,14 @@ def f(x):
     out[1] = x[0] - x[1]
     return out
 
+@jacsolve.jit(cache=True)
+def h(x):
+    return x[0] * x[1] + x[2]
+
 x = np.array([1.0, 0.5])
 f(x), f(x.astype(np.complex128))          # load (or compile) the user's function first
+x3 = np.array([1.0, 2.0, 0.5])
+h(x3), h(x3.astype(np.complex128))
 compiled = []
 
 class Listener(event.Listener):
@@ -81,6 +88,10 @@ with event.install_listener("numba:compile", Listener()):
     jacsolve.jacobian(f, x)
     jacsolve.jacobian(f, x, method="complex")
     jacsolve.solve(f, x)
+    jacsolve.propagate(h, x3, u=[0.1, 0.2, 0.05])
+    mc = jacsolve.propagate_mc(h, [D.Normal(1.0, 0.1), D.Gamma(4.0, 0.5), D.Rectangular(0, 1)],
+                               n=3000, seed=1)
+print("DRAWS", float(mc.mean).hex(), float(mc.std).hex())
 print("COMPILED", sorted(set(compiled)))
 '''
 
@@ -94,7 +105,29 @@ def test_a_rerun_with_a_cached_function_compiles_nothing(tmp_path):
         out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
                              capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, out.stderr
-        return out.stdout.strip().splitlines()[-1]
-    first = run()
+        return out.stdout.strip().splitlines()[-2:]
+    draws, first = run()
     assert first != "COMPILED []"   # the first run compiles (or loads) jacsolve's kernels
-    assert run() == "COMPILED []"   # the second compiles nothing: adapters are cached too
+    again, second = run()
+    assert second == "COMPILED []"  # the second compiles nothing: adapters are cached too
+    assert again == draws           # the samplers loaded from the cache draw the same
+
+
+THREADS_SCRIPT = '''
+import numba
+from numba.np.ufunc import parallel
+from jacsolve._numba import threads
+assert threads.num_threads() == numba.config.NUMBA_NUM_THREADS
+assert len(threads.ranges(10_000, 1)) - 1 == min(10_000, 4 * numba.config.NUMBA_NUM_THREADS)
+assert not parallel._is_initialized      # asking for the count started no threading layer
+numba.set_num_threads(1)
+assert threads.num_threads() == 1 and threads.ranges(10_000, 1) == [0, 10_000]
+print("OK")
+'''
+
+
+def test_the_thread_count_follows_numba_without_starting_its_threading_layer():
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr

@@ -165,8 +165,9 @@ def test_integral_of_a_nonfinite_integrand_is_not_a_success():
 
 
 def test_adaptive_integration_out_of_evaluations_is_maxfev():
-    result = jacsolve.integrate(log_x, Disk(center=(2.0, 0.0)), method="adaptive", n=300,
-                                rtol=1e-15)
+    with pytest.warns(jacsolve.IntegrationWarning, match="evaluations used"):
+        result = jacsolve.integrate(log_x, Disk(center=(2.0, 0.0)), method="adaptive", n=300,
+                                    rtol=1e-15)
     assert not result.success and result.status is Status.MAXFEV
     assert result.nfev <= 300 and "evaluations used" in result.message
 

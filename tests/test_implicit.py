@@ -14,16 +14,8 @@ V = np.array([[0.04, 0.01], [0.01, 0.0025]])
 Y0 = np.array([1.0, 1.0])
 
 
-# ------------------------------------------------------------ linear (needs solve)
-@pytest.fixture(scope="module")
-def solve_module():
-    try:
-        return jacsolve.solve
-    except ImportError:  # the Newton issue's module is not there yet
-        pytest.skip("jacsolve.solve is not available")
-
-
-def test_implicit_matches_explicit_closed_form(solve_module):
+# ------------------------------------------------------------ linear
+def test_implicit_matches_explicit_closed_form():
     r = jacsolve.propagate_implicit(P.root_pair, Y0, X, V, dof=[10, 40])
     e = jacsolve.propagate(P.root_pair_explicit, X, V, dof=[10, 40])
     assert r.success and r.status == Status.SUCCESS
@@ -35,7 +27,7 @@ def test_implicit_matches_explicit_closed_form(solve_module):
     assert r.budget.share.shape == (2, 2) and "ImplicitPropagation(" in repr(r)
 
 
-def test_implicit_plain_python_with_args(solve_module):
+def test_implicit_plain_python_with_args():
     def F(y, x, c):                 # y^3 + c y = x0: monotone, one real root
         return np.array([y[0] * y[0] * y[0] + c * y[0] - x[0]])
     x, u, c = np.array([10.0]), np.array([0.3]), 2.0
@@ -45,7 +37,7 @@ def test_implicit_plain_python_with_args(solve_module):
     assert r.std[0] == pytest.approx(u[0] / (3 * r.value[0] ** 2 + c), rel=1e-12)
 
 
-def test_implicit_failures_are_a_status(solve_module):
+def test_implicit_failures_are_a_status():
     no_root = jacsolve.propagate_implicit(lambda y, x: np.array([y[0] * y[0] + x[0]]),
                                           [1.0], [1.0], u=[0.1])
     assert not no_root.success and np.isnan(no_root.std).all()
@@ -58,7 +50,7 @@ def test_implicit_failures_are_a_status(solve_module):
     assert not r.success and r.status == Status.SINGULAR and np.isnan(r.cov).all()
 
 
-def test_implicit_bad_input(solve_module):
+def test_implicit_bad_input():
     with pytest.raises(ValueError, match=r"u must be finite and >= 0; u\[0\]"):
         jacsolve.propagate_implicit(P.root_pair, Y0, X, u=[-0.1, 0.1])
     with pytest.raises(ValueError, match="cov must be symmetric"):

@@ -8,7 +8,7 @@ from scipy import stats
 
 import jacsolve
 from jacsolve import regions as R
-from jacsolve.integration.cubature import gauss_orders
+from jacsolve.integration.cubature import gauss_min_n, gauss_orders
 from jacsolve.problems import integral_cases as P
 from jacsolve.status import Status
 
@@ -41,7 +41,8 @@ def test_gauss_with_complex_step_determinant(name):
 @pytest.mark.parametrize("name", ["ellipse exp(c.x)", "torus exp(z)", "gaussian over R^2"])
 def test_mc_and_qmc_within_a_few_standard_errors(method, name):
     case = P.case(name)
-    res = jacsolve.integrate(case.f, case.region, method=method, n=4096, seed=7, args=case.args)
+    res = jacsolve.integrate(case.f, case.region, method=method, n=4096, seed=7, args=case.args,
+                             rtol=0.1)
     assert res.success and res.method == method and 0 < res.error < 0.1 * abs(case.exact)
     assert abs(res.value - case.exact) <= 4 * res.error
     assert res.nfev == 4096
@@ -49,8 +50,8 @@ def test_mc_and_qmc_within_a_few_standard_errors(method, name):
 
 def test_hit_or_miss_within_a_few_standard_errors():
     case = P.case("torus exp(z)")
-    res = jacsolve.integrate_mc(case.f, case.region, n=20_000, seed=3, args=case.args)
-    assert res.method == "hit-or-miss" and res.det == "indicator"
+    res = jacsolve.integrate_mc(case.f, case.region, n=20_000, seed=3, args=case.args, rtol=0.1)
+    assert res.success and res.method == "hit-or-miss" and res.det == "indicator"
     assert abs(res.value - case.exact) <= 4 * res.error
     # only the points inside are evaluated: about vol(torus) / vol(box) of them
     frac = case.region.volume / np.prod(np.subtract(*case.region.bounds[::-1]))
@@ -59,8 +60,9 @@ def test_hit_or_miss_within_a_few_standard_errors():
 
 def test_qmc_beats_hit_or_miss_at_equal_evaluations():
     case = P.case("disk exp(c.x)")
-    qmc = jacsolve.integrate(case.f, case.region, method="qmc", n=1 << 14, seed=1, args=case.args)
-    hit = jacsolve.integrate_mc(case.f, case.region, n=1 << 14, seed=1, args=case.args)
+    qmc = jacsolve.integrate(case.f, case.region, method="qmc", n=1 << 14, seed=1, args=case.args,
+                             rtol=0.1)
+    hit = jacsolve.integrate_mc(case.f, case.region, n=1 << 14, seed=1, args=case.args, rtol=0.1)
     assert qmc.error < 0.1 * hit.error      # n^-1 (log n) against n^-1/2
     assert abs(qmc.value - case.exact) <= 4 * qmc.error
 
@@ -77,10 +79,12 @@ def test_error_estimates_are_calibrated(method, coverage):
     hits = 0
     for seed in range(seeds):
         if method == "hit-or-miss":
-            res = jacsolve.integrate_mc(case.f, case.region, n=2000, seed=seed, args=case.args)
+            res = jacsolve.integrate_mc(case.f, case.region, n=2000, seed=seed, args=case.args,
+                                        rtol=0.2)
         else:
             res = jacsolve.integrate(case.f, case.region, method=method, n=2048, seed=seed,
-                                     args=case.args)
+                                     args=case.args, rtol=0.2)
+        assert res.success
         hits += abs(res.value - case.exact) <= res.error
     lo, hi = stats.binom.ppf([0.0005, 0.9995], seeds, coverage)
     assert lo <= hits <= hi, (hits, lo, hi)
@@ -114,7 +118,8 @@ def test_box_against_cubature_and_qmc_quad():
     assert abs(res.value - exact) < 1e-12 and abs(cub.estimate - exact) < 1e-10
     qq = si.qmc_quad(lambda x: np.exp(c @ x), [0, 0, 0], [1, 2, 0.5], n_points=1024,
                      n_estimates=8, qrng=stats.qmc.Sobol(3, rng=np.random.default_rng(0)))
-    ours = jacsolve.integrate(P.exp_linear, box, method="qmc", n=8192, seed=0, args=(c,))
+    ours = jacsolve.integrate(P.exp_linear, box, method="qmc", n=8192, seed=0, args=(c,),
+                              rtol=1e-3)
     for value, err in ((qq.integral, qq.standard_error), (ours.value, ours.error)):
         assert abs(value - exact) <= 4 * err
 
@@ -122,7 +127,11 @@ def test_box_against_cubature_and_qmc_quad():
 # ---------------------------------------------------------- singular corners
 def test_corner_singularity_removed_by_duffy_coordinates():
     square = R.Box([0.0, 0.0], [1.0, 1.0])
-    plain = jacsolve.integrate(P.inv_norm, square, n=4000)
+    with pytest.warns(jacsolve.IntegrationWarning, match="does not meet rtol"):
+        plain = jacsolve.integrate(P.inv_norm, square, n=4000)
+    # plain Gauss converges like m^-2 here: its estimate still bounds the error, far above rtol
+    assert not plain.success and plain.status == Status.NOT_CONVERGED
+    assert abs(plain.value - P.CORNER_SQUARE) <= plain.error
     duffy = sum(jacsolve.integrate(P.inv_norm, t, n=400).value for t in P.corner_triangles())
     assert abs(duffy - P.CORNER_SQUARE) < 1e-13
     assert abs(plain.value - P.CORNER_SQUARE) > 1e-5          # plain tensor Gauss stalls
@@ -139,8 +148,9 @@ def test_adaptive_resolves_a_peak_and_reports_maxfev():
                              args=(a,), rtol=1e-10)
     assert res.success and abs(res.value - math.pi / a) < 1e-10 * math.pi / a
     assert abs(res.value - math.pi / a) <= res.error
-    short = jacsolve.integrate(P.gauss_nd, disk, method="adaptive", args=(a,), n=300,
-                               rtol=1e-14)
+    with pytest.warns(jacsolve.IntegrationWarning, match="evaluations used"):
+        short = jacsolve.integrate(P.gauss_nd, disk, method="adaptive", args=(a,), n=300,
+                                   rtol=1e-14)
     assert not short.success and short.status == Status.MAXFEV and short.nfev <= 300
     assert abs(short.value - exact) < 0.5 * exact
 
@@ -202,9 +212,16 @@ def test_bad_arguments_name_themselves():
 
 
 def test_gauss_orders_respect_the_budget():
-    for n, d in [(9, 3), (100, 2), (4000, 3), (10 ** 5, 5)]:
-        m, m2 = gauss_orders(n, d)
-        assert 1 <= m2 < m and m ** d + m2 ** d <= n < (m + 1) ** d + (m + 1) ** d
+    def cost(m):
+        m2 = m - max(1, m // 3)
+        return m ** d + m2 ** d + max(1, m2 - max(1, m2 // 3)) ** d
+
+    for n, d in [(36, 3), (100, 2), (4000, 3), (10 ** 5, 5)]:
+        m, m2, m3 = gauss_orders(n, d)
+        assert 1 <= m3 < m2 < m and cost(m) <= n < cost(m + 1)
+    assert gauss_min_n(3) == 36
+    with pytest.raises(ValueError, match="n = 35 is too small"):
+        gauss_orders(35, 3)
 
 
 def test_compare_integration_table_and_plot(tmp_path):

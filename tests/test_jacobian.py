@@ -17,16 +17,17 @@ def rel_err(J, Jref):
 
 @pytest.mark.parametrize("prob", DENSE, ids=lambda p: p.name)
 def test_accuracy_bars(prob):
-    """The accuracy bars: complex <= 1e-13, central <= 1e-7, richardson <= 1e-10."""
+    """Each method's own bar: complex <= 1e-13, central <= 1e-9, richardson <= 1e-12
+    (a bar central differences cannot meet: central reaches 1e-10 here)."""
     Ja = prob.jac(prob.x0, *prob.args)
     kw = dict(args=prob.args, x_scale=prob.x_scale)
     assert rel_err(jacsolve.jacobian(prob.fun, prob.x0, method="complex", **kw), Ja) <= 1e-13
-    assert rel_err(jacsolve.jacobian(prob.fun, prob.x0, method="central", **kw), Ja) <= 1e-7
+    assert rel_err(jacsolve.jacobian(prob.fun, prob.x0, method="central", **kw), Ja) <= 1e-9
     J, info = jacsolve.jacobian(prob.fun, prob.x0, method="richardson", full_output=True, **kw)
-    assert rel_err(J, Ja) <= 1e-10
-    # the per-entry estimate bounds the true error
+    assert rel_err(J, Ja) <= 1e-12
+    # the per-entry estimate bounds the true error, and every entry converged
     assert np.all(np.abs(J - Ja) <= info.error)
-    assert info.error.shape == J.shape
+    assert info.error.shape == J.shape == info.converged.shape and info.converged.all()
 
 
 @pytest.mark.parametrize("method", ["forward", "central", "complex"])
@@ -201,7 +202,7 @@ def test_jvp_scalar_function():
     assert d == pytest.approx(p.jac(p.x0) @ v, rel=1e-14)
 
 
-@pytest.mark.parametrize("method,bar", [("complex", 1e-9), ("central", 1e-6)])
+@pytest.mark.parametrize("method,bar", [("complex", 1e-10), ("central", 1e-10)])
 def test_hessian(method, bar):
     p = PROBLEMS["rosenbrock"]
     H = jacsolve.hessian(p.fun, p.x0, method=method)
@@ -257,3 +258,88 @@ def test_python_function_warns_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jacsolve.jacobian(f, [2.0])
+
+
+def test_hessian_central_no_worse_than_scipy():
+    """The extrapolated four-point formula on Rosenbrock (n = 4): 3.1e-12 measured,
+    rounding-limited (eps |f| / h**2); scipy.differentiate.hessian's adaptive
+    iteration reaches 6.2e-13 here with many more evaluations. Bar: 1e-11, and
+    within 10x of SciPy."""
+    from scipy.differentiate import hessian as scipy_hessian
+    p = PROBLEMS["rosenbrock"]
+    Ha = p.hess(p.x0)
+    def rosen(x):  # vectorised over trailing axes, as scipy.differentiate calls it
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, axis=0)
+
+    assert rosen(p.x0) == pytest.approx(float(np.atleast_1d(p.fun(p.x0))[0]), rel=1e-15)
+    Hs = scipy_hessian(rosen, p.x0).ddf
+    H = jacsolve.hessian(p.fun, p.x0, method="central")
+    assert rel_err(H, Ha) <= min(1e-11, 10.0 * rel_err(Hs, Ha) + 1e-13)
+
+
+@jacsolve.jit
+def two_scales(x):
+    return np.array([np.sin(x[0]) * x[1] * x[1], np.exp(x[1]) * x[0]])
+
+
+def two_scales_jac(x):
+    return np.array([[np.cos(x[0]) * x[1] ** 2, 2 * np.sin(x[0]) * x[1]],
+                     [np.exp(x[1]), np.exp(x[1]) * x[0]]])
+
+
+@pytest.mark.parametrize("x", [[100.0, -0.5], [-100.0, 0.2]])
+@pytest.mark.parametrize("method", ["forward", "central"])
+def test_jvp_steps_per_direction(x, method):
+    """A variable of size 1 next to one of size 100 gets a step fit for size 1.
+
+    SciPy's LinearOperator steps rel_step / |v|_2 along v. Median errors over
+    these 24 directions, jacsolve vs SciPy: forward 1.1e-7 vs 1.7e-7 and
+    8.2e-7 vs 1.2e-6; central 8.2e-10 vs 4.1e-10 and 2.9e-10 vs 1.0e-9 (both
+    dominated by the rounding of x + t v). A step relative to max(1, |x|_inf)
+    gave 5e-5 to 1e-4 (forward) and 5e-6 to 1e-5 (central). Bar: within 2.5x.
+    """
+    x = np.array(x)
+    Ja = two_scales_jac(x)
+    L = approx_derivative(two_scales.py_func, x, method=SCIPY_NAME[method],
+                          as_linear_operator=True)
+    rng = np.random.default_rng(5)
+    ours, theirs = [], []
+    for _ in range(24):
+        v = rng.normal(size=2)
+        ours.append(np.abs(jacsolve.jvp(two_scales, x, v, method=method) - Ja @ v).max())
+        theirs.append(np.abs(L.matvec(v) - Ja @ v).max())
+    assert np.median(ours) <= 2.5 * np.median(theirs)
+
+
+def test_rel_step_per_variable():
+    p = PROBLEMS["trig_tall"]
+    rel = np.array([1e-6, 1e-5, 1e-4])
+    J, info = jacsolve.jacobian(p.fun, p.x0, method="central", rel_step=rel, full_output=True)
+    np.testing.assert_allclose(info.step, rel * np.maximum(np.abs(p.x0), 1.0))
+    assert rel_err(J, p.jac(p.x0)) <= 1e-7
+    # the same as three scalar calls, column by column
+    for j in range(3):
+        Jj = jacsolve.jacobian(p.fun, p.x0, method="central", rel_step=rel[j])
+        np.testing.assert_array_equal(J[:, j], Jj[:, j])
+    with pytest.raises(ValueError, match=r"rel_step must be a scalar or have shape \(3,\)"):
+        jacsolve.jacobian(p.fun, p.x0, rel_step=[1e-6, 1e-6])
+    with pytest.raises(ValueError, match="rel_step must be a scalar here"):
+        jacsolve.jvp(p.fun, p.x0, np.ones(3), rel_step=[1e-6, 1e-6, 1e-6])
+
+
+def test_sparsity_with_scipy_groups():
+    """SciPy's (pattern, groups) form: groups used as given, and checked."""
+    from scipy.optimize._numdiff import group_columns as scipy_groups
+    p = PROBLEMS["boundary_value"]
+    n = p.x0.size
+    pattern = p.sparsity(n)
+    groups = scipy_groups(pattern)
+    J, info = jacsolve.jacobian(p.fun, p.x0, method="central", sparsity=(pattern, groups),
+                                full_output=True)
+    assert info.ngroups == np.unique(groups).size
+    Js = approx_derivative(p.fun, p.x0, method="3-point", sparsity=(pattern, groups))
+    np.testing.assert_allclose(J.toarray(), Js.toarray(), rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="columns of group 0 share row"):
+        jacsolve.jacobian(p.fun, p.x0, sparsity=(pattern, np.zeros(n, dtype=int)))
+    with pytest.raises(ValueError, match=r"sparsity groups must be integers, one per column"):
+        jacsolve.jacobian(p.fun, p.x0, sparsity=(pattern, groups[:-1]))

@@ -61,6 +61,20 @@ def test_fun_varying_shape(compiled):
         jacsolve.jacobian(fun, [1.0 - 1e-9, 2.0], method="central")
 
 
+@jacsolve.jit
+def length_at_one(x):
+    # 3 outputs exactly at x[0] = 1, 2 everywhere else (every perturbed point)
+    return np.ones(3) * x[0] if x[0] == 1.0 else np.ones(2) * x[0]
+
+
+@pytest.mark.parametrize("method", ["forward", "central", "complex", "richardson"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fun_length_differs_at_every_step(compiled, method):
+    fun = length_at_one if compiled else length_at_one.py_func
+    with pytest.raises(FunctionError, match="fun must return"):
+        jacsolve.jacobian(fun, [1.0, 2.0], method=method)
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_fun_non_numeric(compiled):
     fun = returns_string if compiled else returns_string.py_func

@@ -171,10 +171,15 @@ def test_gauge_block():
     g = gum_framework(ex)
     check(g.value, "838")
     check(g.std, "32")
-    # GUM G.6.4 and H.1.6: k from t with nu_eff truncated to an integer (16): k_99 = 2.92
-    k = stats.t.ppf(0.995, math.floor(g.dof))
-    check(g.value - k * g.std, "745")
-    check(g.value + k * g.std, "931")
+    # GUM G.6.4 and H.1.6: nu_eff = 16.7 (16.6 from these inputs) is kept on the result and
+    # truncated to 16 for the t quantile: k_99 = 2.92, the library's own interval
+    assert 16 < g.dof < 17
+    check(g.coverage_factor(0.99), "2.92")
+    low, high = g.interval(0.99)
+    check(low, "745")
+    check(high, "931")
+    assert g.coverage_factor(0.99, truncate_dof=False) == pytest.approx(
+        stats.t.ppf(0.995, g.dof), rel=1e-12)
     r, se = run_mc(ex, seed=105)
     check(r.mean, "838", se["mean"])
     check(r.std, "36", se["std"])

@@ -51,6 +51,27 @@ def raises_when_negative(x):
     return out
 
 
+@jacsolve.jit(cache=True)
+def nan_near_root(x):
+    """x0^2 = 2, but NaN within 1e-3 of the roots +-sqrt(2): no iterate can reach them."""
+    out = np.empty(1, dtype=x.dtype)
+    out[0] = x[0] * x[0] - 2.0
+    if abs(abs(x[0].real) - np.sqrt(2.0)) < 1e-3:
+        out[0] = np.nan
+    return out
+
+
+@jacsolve.jit(cache=True)
+def nan_jacobian_near_root(x):
+    """x0^2 = 2, finite for real x, but NaN in complex evaluations within 1e-3
+    of the root: complex-step Jacobians there are NaN."""
+    out = np.empty(1, dtype=x.dtype)
+    out[0] = x[0] * x[0] - 2.0
+    if abs(x[0].real - np.sqrt(2.0)) < 1e-3 and x[0].imag != 0.0:
+        out[0] = np.nan * x[0]
+    return out
+
+
 def rank_one(c):
     """x0 + x1 = 1 and 2 x0 + 2 x1 = c: J singular everywhere; roots only for c = 2."""
     @jacsolve.jit
@@ -190,7 +211,7 @@ def test_unknown_method_and_options():
     with pytest.raises(ValueError, match="does not use sparsity"):
         solve(circle, [1.0, 0.5], method="broyden",
                        sparsity=np.ones((2, 2)))
-    with pytest.raises(ValueError, match="krylov.*takes no jac"):
+    with pytest.raises(ValueError, match="method='krylov' is Jacobian-free"):
         solve(circle, [1.0, 0.5], method="krylov", jac="central")
     with pytest.raises(TypeError, match="fun must be callable"):
         solve(3.0, [1.0])
@@ -221,6 +242,25 @@ def test_fun_raising_at_x0_is_an_error():
 def test_nonfinite_at_x0_is_a_status():
     r = solve(log_system, [-1.0])
     assert not r.success and r.status == Status.NONFINITE and r.nit == 0
+
+
+@pytest.mark.parametrize("method", ["auto", "newton", "trust-region", "broyden"])
+def test_nonfinite_near_the_root_is_reported_as_nonfinite(method):
+    r = solve(nan_near_root, [3.0], method=method)
+    assert not r.success and r.status == Status.NONFINITE  # not SINGULAR or STALLED
+    assert r.message.startswith(Status.NONFINITE.message)
+    assert re.search(r"inf/NaN at [1-9]\d* trial point", r.message)
+    # it stopped at the edge of the NaN region, not somewhere else
+    assert 1e-3 <= abs(r.x[0] - np.sqrt(2.0)) < 1e-2
+
+
+@pytest.mark.parametrize("method", ["newton", "trust-region"])
+def test_nonfinite_jacobian_is_reported_as_nonfinite(method):
+    r = solve(nan_jacobian_near_root, [3.0], method=method, jac="complex")
+    assert not r.success and r.status == Status.NONFINITE
+    assert abs(r.x[0] - np.sqrt(2.0)) < 1e-3  # where the Jacobian turned NaN
+    # central differences only see real evaluations, which stay finite
+    assert solve(nan_jacobian_near_root, [3.0], method=method, jac="central").success
 
 
 def test_singular_jacobian_everywhere():

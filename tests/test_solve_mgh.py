@@ -62,6 +62,21 @@ def test_same_root_as_scipy_or_another_valid_one(ours, hybr):
     assert same >= 30  # most roots coincide; the others are verified roots too
 
 
+def test_evaluations_against_hybr(ours, hybr):
+    """From the standard starts, on the cases both solve, solve uses fewer
+    evaluations than hybr in all (its Broyden stages reuse Jacobians as hybrd
+    does, and they are exact), and at most twice hybr's on any one case."""
+    ours_n = hybr_n = 0
+    for case, r, h in zip(CASES, ours, hybr):
+        if case.factor != 1.0 or not (max_residual(case, r.x) <= SOLVED
+                                      and max_residual(case, h.x) <= SOLVED):
+            continue
+        ours_n += r.nfev
+        hybr_n += h.nfev
+        assert r.nfev <= 2 * h.nfev, (case.name, r.nfev, h.nfev)
+    assert ours_n <= hybr_n, (ours_n, hybr_n)
+
+
 def test_no_root_ends_without_success():
     r = solve(mgh.no_root, mgh.NO_ROOT.x0)
     assert not r.success

@@ -108,9 +108,12 @@ def test_central_steps_follow_u_not_x():
 def test_not_complex_safe_model_needs_central():
     f = lambda x: abs(x[0]) + 2.0 * abs(x[1])  # real for complex x  # noqa: E731
     with pytest.raises(TypeError, match="jac='central'"):
-        propagate(f, [-2.0, 3.0], u=[0.1, 0.2])
+        propagate(f, [-2.0, 3.0], u=[0.1, 0.2], jac="complex")
     r = propagate(f, [-2.0, 3.0], u=[0.1, 0.2], jac="central")
     assert r.std == pytest.approx(np.hypot(0.1, 2 * 0.2), rel=1e-12)
+    auto = propagate(f, [-2.0, 3.0], u=[0.1, 0.2])   # the default falls back
+    assert auto.jac_method == "richardson"
+    assert auto.std == pytest.approx(np.hypot(0.1, 2 * 0.2), rel=1e-12)
 
 
 # ------------------------------------------------------------------- budget
@@ -225,17 +228,33 @@ def test_welch_satterthwaite_and_coverage_vs_scipy():
     r = propagate(f, x, u=u, dof=nu)
     c = np.array([2 * x[0] / x[1], -x[0] ** 2 / x[1] ** 2, 1.0]) * u
     ws = (c @ c) ** 2 / np.sum(c[:2] ** 4 / nu[:2])
-    assert r.dof == pytest.approx(ws, rel=1e-12)
+    assert r.dof == pytest.approx(ws, rel=1e-12) and ws != int(ws)   # kept untruncated
     for p in (0.6827, 0.95, 0.99):
-        k = stats.t.ppf((1 + p) / 2, ws)
+        k = stats.t.ppf((1 + p) / 2, np.floor(ws))      # GUM G.6.4: nu_eff truncated
         assert r.coverage_factor(p) == pytest.approx(k, rel=1e-12)
         lo, hi = r.interval(p)
         assert (lo, hi) == pytest.approx((r.value - k * r.std, r.value + k * r.std), rel=1e-14)
+        k_frac = stats.t.ppf((1 + p) / 2, ws)
+        assert r.coverage_factor(p, truncate_dof=False) == pytest.approx(k_frac, rel=1e-12)
+        assert r.expanded(p, truncate_dof=False) == pytest.approx(k_frac * r.std, rel=1e-12)
+        assert r.interval(p, truncate_dof=False)[1] == pytest.approx(r.value + k_frac * r.std,
+                                                                     rel=1e-14)
     inf = propagate(f, x, u=u)
     assert inf.dof == np.inf
     assert inf.coverage_factor(0.95) == pytest.approx(stats.norm.ppf(0.975), rel=1e-14)
     np.testing.assert_allclose(coverage_factor(0.95, [4.0, np.inf]),
                                [stats.t.ppf(0.975, 4), stats.norm.ppf(0.975)], rtol=1e-14)
+
+
+def test_coverage_factor_truncates_nu_eff_as_gum_h1():
+    """GUM H.1.6 (end gauge): nu_eff = 16.7 is truncated to 16, k_99 = t_0.995(16) = 2.92."""
+    k = coverage_factor(0.99, 16.7)
+    assert k == pytest.approx(stats.t.ppf(0.995, 16), rel=1e-14) and round(k, 2) == 2.92
+    assert round(coverage_factor(0.99, 16.7, truncate_dof=False), 2) == 2.90
+    # integers and inf are unchanged; below 1 there is no lower integer to take
+    np.testing.assert_allclose(coverage_factor(0.95, [3.0, 3.9, 0.5, np.inf]),
+                               [stats.t.ppf(0.975, 3), stats.t.ppf(0.975, 3),
+                                stats.t.ppf(0.975, 0.5), stats.norm.ppf(0.975)], rtol=1e-14)
 
 
 def _a_numeric(fun, x, u, R, method, k, rel=1e-4):

@@ -149,7 +149,8 @@ def test_monte_carlo_statuses():
     with pytest.warns(NonFiniteWarning):
         r = jacsolve.propagate_mc(_log, [D.Normal(0.5, 1.0)], n=5000, seed=1)
     assert not r.success and r.status is Status.NONFINITE and r.n_nonfinite > 0
-    short = jacsolve.propagate_mc(product, INPUTS, digits=4, seed=1, max_draws=30_000)
+    with pytest.warns(RuntimeWarning, match="max_draws"):
+        short = jacsolve.propagate_mc(product, INPUTS, digits=4, seed=1, max_draws=30_000)
     assert not short.success and short.status is Status.NOT_CONVERGED
     assert not short.converged and "max_draws" in short.message
 
@@ -177,3 +178,28 @@ def test_validation_says_success():
     v = jacsolve.validate(g, mc, digits=1)
     assert v.success is v.validated and isinstance(v.success, bool)
     assert v.d_low.shape == v.tolerance.shape == (1,)   # per output, for every model
+
+
+def test_model_reading_past_its_inputs_is_an_error_not_garbage():
+    # a 3-input model given 2 inputs: numba reads past the end of x without a check
+    @jacsolve.jit
+    def three_inputs(x):
+        return x[0] * x[1] + x[2]
+
+    for jac in ("auto", "complex", "central"):
+        with pytest.raises(IndexError, match=r"past the end of x \(2 entries\)"):
+            jacsolve.propagate(three_inputs, [1.0, 2.0], u=[0.1, 0.1], jac=jac)
+    r = jacsolve.propagate(three_inputs, [1.0, 2.0, 3.0], u=[0.1, 0.1, 0.1])
+    assert r.value == 5.0 and r.std == pytest.approx(0.1 * math.sqrt(4 + 1 + 1), rel=1e-14)
+
+
+def test_implicit_names_F_and_y0_and_x():
+    @jacsolve.jit
+    def F(y, x):
+        return np.array([y[0] - x[0] * x[2]])
+
+    with pytest.raises(IndexError, match=r"F reads past the end of x \(2 entries\)"):
+        jacsolve.propagate_implicit(F, [1.0], [1.0, 2.0], u=[0.1, 0.1])
+    with pytest.raises(ValueError, match=r"F must return len\(y0\) = 2") as info:
+        jacsolve.propagate_implicit(F, [1.0, 1.0], [1.0, 2.0, 3.0], u=[0.1, 0.1, 0.1])
+    assert "fun" not in str(info.value) and "x0" not in str(info.value)

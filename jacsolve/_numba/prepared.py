@@ -13,6 +13,10 @@ made once per function and kept for the process. It holds
   ``None`` until something finds out, then ``True`` or ``False`` with the
   reason in ``complex_reason``. A function that does not compile for
   complex input is marked unsafe when its complex adapter is asked for;
+  :meth:`PreparedFunction.complex_verdict` (what ``jac="auto"`` asks, see
+  :func:`auto_method`) also compares one complex-step Jacobian with central
+  differences, once per function, which catches ``abs``, ``.real`` and
+  branches that compile for complex input but give wrong partials;
 * its evaluation counter ``nfev`` (all calls through jacsolve's kernels);
 * facts learnt once (``returns_scalar``) and the specialised kernels of the
   slower tiers (``specialised``), for code that still binds the function
@@ -36,10 +40,25 @@ from numba.extending import is_jitted, overload
 
 from ..status import not_complex_safe
 from .addresses import COMPLEX_SIGNATURE, EMPTY, REAL_SIGNATURE, addresses_of
-from .options import INPLACE_ATTRIBUTE, generated
+from .options import INPLACE_ATTRIBUTE, cached_njit, generated
 
 __all__ = ["PreparedFunction", "prepare", "known", "returning_form", "pack_args", "real_output",
-           "complex_output"]
+           "complex_output", "auto_method", "probe_bounds", "AUTO_CHECK_MARGIN"]
+
+EPS = np.finfo(np.float64).eps
+# The complex-step check of jac="auto" compares complex step (exact to rounding on a
+# complex-safe function) with central differences of step h_j = eps^(1/3) s_j,
+# s_j = max(|x_j|, 1). Central's error in entry (i, j) is its truncation
+# h_j^2 |d3 f_i| / 6 plus its rounding eps_f |f_i| / h_j (eps_f: the relative rounding
+# error of one evaluation of f_i). If the derivatives of f_i scale as F_i / s_j^k with
+# F_i = |f_i(x)| + sum_k |J_ik| s_k (f_i's size and its first-order variation over the
+# scale of x: the assumption behind the step rule), both terms are
+# eps^(2/3) F_i / s_j times (1/6 + eps_f / eps). The margin allows eps_f of hundreds
+# of ulps (long expressions) and derivatives an order of magnitude beyond the
+# scale assumption; it still flags any disagreement above ~4e-8 of F_i / s_j, while
+# the partials that abs, .real or a branch get wrong are off by O(|J_ij|).
+AUTO_CHECK_MARGIN = 1e3
+CENTRAL_ERROR = EPS ** (2.0 / 3.0)
 
 
 # ------------------------------------------------------------ adapter outputs
@@ -80,16 +99,28 @@ def _real_output(y):
     return _real_scalar
 
 
-def _real_scalar(y):
+@cached_njit
+def _real_scalar_cached(y):
     out = np.empty(1)  # np.full(1, y) costs ~0.1 s more to compile
     out[0] = y
     return out
 
 
-def _complex_scalar(y):
+@cached_njit
+def _complex_scalar_cached(y):
     out = np.empty(1, dtype=np.complex128)
     out[0] = y
     return out
+
+
+# The overloads' implementations for scalar values: compiled once per process, so
+# they only call the cached functions above (about 0.1 s less per process).
+def _real_scalar(y):
+    return _real_scalar_cached(y)
+
+
+def _complex_scalar(y):
+    return _complex_scalar_cached(y)
 
 
 @overload(complex_output)
@@ -185,7 +216,8 @@ class PreparedFunction:
     """A user function with its compiled adapters and what is known about it."""
 
     __slots__ = ("fun", "name", "jitted", "inplace", "returns_scalar", "complex_safe",
-                 "complex_reason", "nfev", "specialised", "warned", "_adapters", "_returning")
+                 "complex_reason", "complex_checks", "nfev", "specialised", "warned",
+                 "probed", "_adapters", "_returning")
 
     def __init__(self, fun):
         self.fun = fun
@@ -197,6 +229,8 @@ class PreparedFunction:
         self.returns_scalar: dict = {}
         self.complex_safe: Optional[bool] = None
         self.complex_reason = ""
+        self.complex_checks = 0  # how often the complex-step check of jac="auto" ran
+        self.probed: set = set()  # argument shapes probe_bounds has checked
         self.nfev = 0
         self.specialised: dict = {}
         self.warned = False
@@ -258,6 +292,29 @@ class PreparedFunction:
         self.complex_safe = False
         self.complex_reason = reason
 
+    def complex_verdict(self, x, args: tuple = (), names=("x", "args")) -> Optional[bool]:
+        """Whether complex step is valid for fun: found once, then kept.
+
+        The first call compiles fun for complex input (the complex adapter that
+        complex step needs anyway; a function that does not compile is unsafe,
+        with the reason) and compares the complex-step Jacobian at ``x`` with
+        central differences (one central Jacobian, 2n evaluations), within
+        central's own error (see ``AUTO_CHECK_MARGIN``). Both run through the
+        cached kernels of :func:`jacsolve.jacobian`: nothing else compiles.
+        Returns None, and keeps no verdict, when the check cannot run at ``x``
+        (x or fun(x) not finite, fun raising, a Jacobian that is not finite):
+        the caller's own checks then report that point. First fun is probed for
+        reads past the end of its arrays (:func:`probe_bounds`, ``names``: the
+        caller's names of x and args), which would make the check compare garbage.
+        """
+        if self.complex_safe is None:
+            verdict = _complex_step_check(self, x, args, names)
+            if verdict is True:
+                self.complex_safe, self.complex_reason = True, ""
+            elif verdict is not None:
+                self.mark_complex_unsafe(verdict)
+        return self.complex_safe
+
     def compile_generated(self, src: str, namespace: dict, name: str, tag, **options):
         """njit of the function ``name`` defined by ``src`` (which calls fun as ``_fun``).
 
@@ -297,6 +354,145 @@ class PreparedFunction:
                 raise TypeError(f"{self.name}: {own.group(0).strip()}") from None
             raise TypeError(text) from None
         return c_addr, jit_addr, dispatcher
+
+
+def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
+    """True, None (cannot tell at x), or the reason why complex step is wrong for fun."""
+    from ..derivatives import differences as D  # the Jacobian drivers (they import this module)
+    from ..derivatives.kernels import COMPLEX_STEP
+    from ..status import NOT_COMPLEX_SAFE, OK
+    from .calls import evaluate_once
+    from .tiers import bind
+
+    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    if not (x.size and np.all(np.isfinite(x))):
+        return None
+    rec.complex_checks += 1
+    try:
+        f0 = evaluate_once(rec.fun, x, args)[0]
+    except Exception:
+        return None
+    probe_bounds(rec.fun, f0, x, args, names)
+    if not np.all(np.isfinite(f0)):
+        return None
+    n = x.size
+    ones, inf = np.ones(n), np.full(n, np.inf)
+    try:
+        Jdt, status, _ = bind(D._drive_central, rec.fun)(x, args, f0, D.DEFAULT_REL_STEP["central"],
+                                                         ones, -inf, inf)
+    except Exception:
+        return None
+    if status != OK or Jdt.shape != (n, f0.size) or not np.all(np.isfinite(Jdt)):
+        return None
+    try:
+        with warnings.catch_warnings():  # a plain Python fun casting complex to real
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            Jct, status, _ = bind(D._drive_complex, rec.fun, real=False, complex_=True)(
+                x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf)
+    except np.exceptions.ComplexWarning:
+        return "it discards the imaginary part of complex values (a cast to float)"
+    except TypeError as exc:
+        if rec.complex_safe is False:  # the complex adapter did not compile: reason kept
+            return rec.complex_reason
+        return (complex_failure_reason(str(exc)) if rec.jitted else
+                f"it raised TypeError for complex x: {str(exc)[:200]}")
+    except Exception as exc:
+        return f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
+    if status == NOT_COMPLEX_SAFE:
+        return "it returned real values for complex input"
+    if status != OK or Jct.shape != Jdt.shape:
+        return None
+    Jd, Jc = Jdt.T, Jct.T
+    s = np.maximum(np.abs(x), 1.0)
+    F = np.abs(f0) + np.abs(Jd) @ s
+    tol = AUTO_CHECK_MARGIN * CENTRAL_ERROR * F[:, None] / s[None, :]
+    diff = np.abs(Jc - Jd)
+    bad = ~(diff <= tol)  # NaN from complex step counts as a disagreement
+    if not bad.any():
+        return True
+    i, j = np.unravel_index(int(np.argmax(np.where(bad, diff / np.maximum(tol, 1e-300), 0))),
+                            bad.shape)
+    return (f"complex step gives d f[{i}]/d x[{j}] = {Jc[i, j]:.6g} where central differences "
+            f"give {Jd[i, j]:.6g} at the first point: abs, min/max, .real or a branch on x")
+
+
+# ------------------------------------------------------------ bounds probe
+CANARY = 8  # NaN entries placed after each array by probe_bounds
+
+
+def _canaried(a):
+    """A copy of the float array ``a`` (same shape, dtype and layout) followed in
+    memory by CANARY NaNs: compiled code reading past its end reads NaN."""
+    buf = np.full(a.size + CANARY, np.nan, dtype=a.dtype)
+    buf[:a.size] = a.ravel()
+    return buf[:a.size].reshape(a.shape)
+
+
+def probe_bounds(fun, f0, x, args: tuple = (), names=("x", "args"), fun_name: str = "fun"):
+    """Raise IndexError when compiled ``fun`` reads past the end of ``x`` or of an array in ``args``.
+
+    numba does not check bounds: a model of 3 inputs given 2 reads whatever
+    follows x in memory and returns garbage. This evaluates fun once more with
+    every float array followed in memory by NaNs; an output that turns NaN
+    where ``f0`` (fun's value at the same point) is finite means fun read past
+    an end, and the arrays are then tried one at a time to name it (``names``:
+    the caller's names of x and of its args, one for all or one per arg). It
+    costs one evaluation per new combination of argument shapes and compiles
+    nothing (a ``boundscheck=True`` compile of fun cost ~0.35 s, over the
+    latency budget). It catches reads whose values reach the output; one that
+    only decides a branch can slip through. Plain Python functions raise
+    IndexError themselves and are not probed.
+    """
+    rec = prepare(fun)
+    if not rec.jitted:
+        return
+    arrays = [j for j, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    key = (x.size,) + tuple(args[j].shape for j in arrays)
+    if key in rec.probed:
+        return
+    f0 = np.asarray(f0, dtype=np.float64).reshape(-1)
+
+    def reads_past(which) -> bool:
+        xp = _canaried(x) if -1 in which else x
+        ap = tuple(_canaried(a) if j in which else a for j, a in enumerate(args))
+        try:
+            y = np.asarray(rec.returning(xp, *ap), dtype=np.float64).reshape(-1)
+        except Exception:  # fun's own errors are reported by the caller's checks
+            return False
+        return y.size == f0.size and bool(np.any(np.isnan(y) & np.isfinite(f0)))
+
+    if reads_past([-1] + arrays):
+        for j in [-1] + arrays:
+            if reads_past([j]):
+                if j < 0:
+                    name = names[0]
+                else:
+                    name = names[1] if len(names) == 2 else names[1 + j]
+                    name = f"{name}[{j}]" if len(names) == 2 and len(args) > 1 else name
+                size = x.size if j < 0 else args[j].size
+                raise IndexError(
+                    f"{fun_name} reads past the end of {name} ({size} entries): numba does "
+                    "not check bounds, so the result would be garbage; give "
+                    f"{name} every entry {fun_name} reads")
+    if len(rec.probed) < 64:
+        rec.probed.add(key)
+
+
+def auto_method(fun, x, args: tuple = (), fallback: str = "central",
+                names=("x", "args")) -> str:
+    """The Jacobian method of ``jac="auto"`` for ``fun`` at its first point ``x``.
+
+    ``"complex"`` when fun compiles for complex input and the one-time check of
+    :meth:`PreparedFunction.complex_verdict` finds complex step right, else
+    ``fallback`` (``"central"`` for solvers, ``"richardson"`` where accuracy
+    matters more than evaluations). After the first call this is one dict
+    lookup and one attribute read.
+    """
+    rec = prepare(fun)
+    verdict = rec.complex_safe
+    if verdict is None:
+        verdict = rec.complex_verdict(x, args, names)
+    return "complex" if verdict else fallback
 
 
 def _cached_source_file(fun):

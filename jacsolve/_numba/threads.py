@@ -2,25 +2,40 @@
 
 Monte Carlo sampling and model evaluation, the tails of coverage intervals
 and the integration kernels all split their work into ranges of rows and run
-them on this pool: ``numba.get_num_threads()`` worker threads, recreated when
-that number changes. No ``prange``: a parallel loop specialised on a user
-function costs seconds of compilation per function and process, a serial
-``nogil`` kernel run on several threads does not.
+them on this pool: ``numba.get_num_threads()`` worker threads (see
+:func:`num_threads`), recreated when that number changes. No ``prange``: a
+parallel loop specialised on a user function costs seconds of compilation per
+function and process, a serial ``nogil`` kernel run on several threads does
+not.
 """
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
+from numba.np.ufunc import parallel as _numba_parallel
 
-__all__ = ["pool", "ranges", "run_ranges"]
+__all__ = ["pool", "ranges", "run_ranges", "num_threads"]
 
 _POOL = [None, 0]   # the executor and the thread count it was made for
 
 
+def num_threads() -> int:
+    """``numba.get_num_threads()``, without starting numba's threading layer if nothing has.
+
+    Asking numba starts its threading layer (OpenMP, TBB or workqueue: about
+    60 ms) although the pool does not use it. Until it is started,
+    ``numba.set_num_threads`` cannot have been called (it starts the layer),
+    so the count is numba's default, ``numba.config.NUMBA_NUM_THREADS``.
+    """
+    if getattr(_numba_parallel, "_is_initialized", True):  # started (or numba changed)
+        return numba.get_num_threads()
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def pool() -> ThreadPoolExecutor:
-    """The shared executor, with ``numba.get_num_threads()`` workers."""
-    threads = max(1, numba.get_num_threads())
+    """The shared executor, with :func:`num_threads` workers."""
+    threads = max(1, num_threads())
     if _POOL[1] != threads:
         if _POOL[0] is not None:
             _POOL[0].shutdown()
@@ -33,7 +48,7 @@ def ranges(n: int, grain: int, parallel: bool = True) -> list:
 
     Several ranges per thread balance the load when a core is busy elsewhere.
     """
-    threads = numba.get_num_threads()
+    threads = num_threads()
     tasks = max(1, min(-(-n // grain), 4 * threads)) if parallel and threads > 1 else 1
     return [n * t // tasks for t in range(tasks + 1)]
 

@@ -268,8 +268,9 @@ def _integration_section():
           f"{res.nfev} evaluations); dblquad: {ref:.12f} (rel. error {err_ref:.1e}); "
           f"dblquad / jacsolve time {_speedup(t_ref, t_ours)}   {_mark(agree)}")
     n = 1 << 18
-    hm = integration.integrate_mc(c.f, c.region, args=c.args, n=n, seed=1)
-    sub = integration.integrate(c.f, c.region, args=c.args, method="qmc", n=n, seed=1)
+    hm = integration.integrate_mc(c.f, c.region, args=c.args, n=n, seed=1, rtol=0.01)
+    sub = integration.integrate(c.f, c.region, args=c.args, method="qmc", n=n, seed=1,
+                                rtol=0.01)
     # each Monte Carlo estimate within 4 of its own standard errors of the exact value
     agree = abs(hm.value - c.exact) <= 4 * hm.error and abs(sub.value - c.exact) <= \
         4 * sub.error + 1e-12 * c.exact

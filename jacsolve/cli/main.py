@@ -6,7 +6,7 @@
   benchmark suite (the same code as ``benchmarks/``), medians and ratios
   against SciPy, compile times apart.
 * ``jacsolve propagate SPEC.toml [--mc N | --digits D] [--seed S] [--out DIR]
-  [--json]``: an uncertainty evaluation from a spec file (GUM, Monte Carlo,
+  [--json] [--scheduler ADDRESS]``: an uncertainty evaluation from a spec file (GUM, Monte Carlo,
   validation, budget).
 
 Exit codes: 0 success, 1 a failed check (a demo disagreement, a benchmark
@@ -59,12 +59,21 @@ def _propagate(args) -> int:
         spec = load_spec(args.spec, allow_import=args.allow_import)
     except SpecError as exc:
         return _error("propagate", str(exc))
+    if args.mc is not None:
+        from ..uncertainty.spec import draws_problem
+        problem = draws_problem(args.mc, len(spec.names), len(spec.outputs or ()) or None)
+        if problem:
+            return _error("propagate", f"--mc: {problem}")
     from ..status import FunctionError
     from ..uncertainty.report import evaluate_spec
     from .bench.timing import progress_printer
+    talk = not args.quiet and not args.json
+    options = dict(mc_progress=talk and sys.stderr.isatty())   # draws done, on a terminal
+    if args.scheduler:      # the Monte Carlo part on a Dask cluster
+        options["client"] = args.scheduler
     try:
         result = evaluate_spec(spec, draws=args.mc, digits=args.digits, seed=args.seed,
-                               progress=progress_printer(not args.quiet and not args.json))
+                               progress=progress_printer(talk), **options)
     except (FunctionError, TypeError, ValueError) as exc:
         # The spec parsed, but its model cannot be evaluated (not finite at the
         # estimates, wrong output size, ...): still the spec's fault.
@@ -128,6 +137,9 @@ def _propagate_arguments(prop) -> None:
                        help="adaptive Monte Carlo until stable to D significant digits")
     prop.add_argument("--seed", type=_seed, metavar="S", help="random seed (default: spec's, "
                       "else 1)")
+    prop.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run the Monte Carlo part on the Dask cluster at ADDRESS "
+                      "(tcp://host:8786; needs the dask extra)")
     prop.add_argument("--allow-import", action="store_true",
                       help="allow a model given as model.function = 'module:function' "
                       "(importing it runs that module's code: only for specs you trust)")

@@ -7,8 +7,8 @@ your own numba code), :mod:`~jacsolve.derivatives.coloring` (Curtis-Powell-Reid
 grouping), :mod:`~jacsolve.derivatives.differences` (the public functions).
 """
 from .coloring import ColumnGroups, group_columns
-from .differences import (ComplexStepCheck, JacobianInfo, check_complex_step, hessian, jacobian,
-                          jvp, vjp)
+from .differences import (ComplexStepCheck, DerivativeAccuracyWarning, JacobianInfo,
+                          check_complex_step, hessian, jacobian, jvp, vjp)
 
 __all__ = ["jacobian", "jvp", "vjp", "hessian", "check_complex_step", "JacobianInfo",
-           "ComplexStepCheck", "group_columns", "ColumnGroups"]
+           "ComplexStepCheck", "DerivativeAccuracyWarning", "group_columns", "ColumnGroups"]

@@ -97,8 +97,11 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
 
     Parameters
     ----------
-    sparsity : array_like of bool, scipy sparse matrix/array, or ColumnGroups
-        Nonzero entries mark where the Jacobian may be nonzero.
+    sparsity : array_like of bool, scipy sparse matrix/array, ColumnGroups, or tuple
+        Nonzero entries mark where the Jacobian may be nonzero. SciPy's form
+        ``(pattern, groups)`` gives the group of each column as well: they
+        are used as given, after a check that no two columns of a group
+        share a row.
     shape : tuple, optional
         Expected (m, n); a pattern of another shape raises ``ValueError``.
     seed : int, optional
@@ -121,6 +124,12 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
         if shape is not None and tuple(sparsity.shape) != tuple(shape):
             raise ValueError(f"sparsity has shape {sparsity.shape}, expected {tuple(shape)}")
         return sparsity
+    given = None
+    if isinstance(sparsity, tuple):
+        if len(sparsity) != 2:
+            raise ValueError("sparsity given as a tuple must be (pattern, groups), as in "
+                             f"SciPy's approx_derivative; got a tuple of {len(sparsity)}")
+        sparsity, given = sparsity
     if sp.issparse(sparsity):
         pattern = sp.csr_array(sparsity, dtype=bool)
     else:
@@ -142,6 +151,39 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
     col_ptr = csc.indptr.astype(np.int64)
     col_rows = csc.indices.astype(np.int64)
 
+    if given is not None:
+        group, ngroups = _given_groups(given, n, row_ptr, row_cols)
+    else:
+        group, ngroups = _greedy(n, row_ptr, row_cols, col_ptr, col_rows, seed)
+    cols, cptr = bucket_by_group(group, ngroups)
+    row_of = np.repeat(np.arange(m, dtype=np.int64), np.diff(row_ptr))
+    col_of = row_cols
+    nz, gptr = bucket_by_group(group[col_of], ngroups)
+    return ColumnGroups((m, n), row_ptr, row_cols, group, ngroups, cols, cptr,
+                        nz, gptr, row_of, col_of)
+
+
+def _given_groups(groups, n, row_ptr, row_cols):
+    """The caller's column groups (SciPy's form), checked and numbered 0, 1, ..."""
+    g = np.asarray(groups)
+    if g.shape != (n,) or not (np.issubdtype(g.dtype, np.integer) or g.size == 0):
+        raise ValueError(f"sparsity groups must be integers, one per column: shape ({n},), "
+                         f"got {g.dtype} of shape {g.shape}")
+    labels, group = np.unique(g, return_inverse=True)
+    group = group.astype(np.int64)
+    ngroups = max(int(labels.size), 1) if n else 0
+    rows = np.repeat(np.arange(row_ptr.size - 1, dtype=np.int64), np.diff(row_ptr))
+    keys = rows * max(ngroups, 1) + group[row_cols]
+    if np.unique(keys).size != keys.size:
+        k = keys[np.flatnonzero(np.diff(np.sort(keys)) == 0)[0]]
+        row, grp = divmod(int(k), max(ngroups, 1))
+        raise ValueError(f"sparsity groups: columns of group {labels[grp]} share row {row}; "
+                         "columns perturbed together must not share a row")
+    return group, ngroups
+
+
+def _greedy(n, row_ptr, row_cols, col_ptr, col_rows, seed):
+    """The fewest groups found by greedy colouring over a few column orders."""
     degree = np.diff(col_ptr)
     orders = [
         np.arange(n, dtype=np.int64),
@@ -157,10 +199,4 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
         if best is None or ngroups < best[1]:
             best = (group, ngroups)
     group, ngroups = best
-    ngroups = max(int(ngroups), 1) if n else 0
-    cols, cptr = bucket_by_group(group, ngroups)
-    row_of = np.repeat(np.arange(m, dtype=np.int64), np.diff(row_ptr))
-    col_of = row_cols
-    nz, gptr = bucket_by_group(group[col_of], ngroups)
-    return ColumnGroups((m, n), row_ptr, row_cols, group, ngroups, cols, cptr,
-                        nz, gptr, row_of, col_of)
+    return group, (max(int(ngroups), 1) if n else 0)

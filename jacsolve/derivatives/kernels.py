@@ -34,6 +34,8 @@ True
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import types
 from numba.core.errors import TypingError
@@ -46,7 +48,7 @@ __all__ = [
     "OK", "BAD_OUTPUT_SIZE", "NONFINITE", "NOT_COMPLEX_SAFE",
     "relative_steps", "complex_steps",
     "jacobian_forward_t", "jacobian_central_t", "jacobian_complex_t",
-    "jacobian_richardson_t", "jacobian_complex_into", "jvp_forward", "jvp_central", "jvp_complex",
+    "jacobian_richardson_t", "jacobian_richardson_full_t", "jacobian_complex_into", "jvp_forward", "jvp_central", "jvp_complex",
     "hessian_complex", "hessian_central",
     "sparse_forward", "sparse_central", "sparse_complex",
     "as_1d",
@@ -59,8 +61,25 @@ BAD_OUTPUT_SIZE = BAD_F_SIZE
 
 EPS = np.finfo(np.float64).eps
 COMPLEX_STEP = 1e-20
-RIDDERS_LEVELS = 8
-RIDDERS_RATIO = 1.6
+# Richardson: steps are powers of two that halve from the initial one, at most
+# RICHARDSON_LEVELS times or down to 64 ulps of x_j (0.1 * 2**-56 ~ 1.4e-18 at x_j = 0); the tableau
+# keeps RICHARDSON_WIDTH columns; an entry converged when its estimate is
+# below RICHARDSON_RTOL of it.
+RICHARDSON_RATIO = 2.0
+RICHARDSON_LEVELS = 56
+RICHARDSON_WIDTH = 6
+RICHARDSON_RTOL = 1e-8
+RICHARDSON_FLOOR = 2.0 ** -40  # ~9e-13: the smallest relative error estimate reported
+RICHARDSON_CHECKS = 3          # checks of converged entries at an off-sequence step
+RICHARDSON_CONTRADICTIONS = 3  # an output contradicted this often is done
+# fun computed from x_j in floating point (sin(a x), exp(a x)) carries noise
+# ~ eps |x_j| |f'|: counted RICHARDSON_COND times in the rounding estimate
+RICHARDSON_COND = 2.0
+RICHARDSON_CHECK_RATIO = 0.6180339887498949  # irrational: no alias shares it with 2**-k
+# what limited a column's steps (jacobian_richardson_full_t)
+LIMIT_NONE = 0
+LIMIT_BOUND = 1
+LIMIT_NONFINITE = 2
 
 
 # ---------------------------------------------------------------- output shape
@@ -115,12 +134,25 @@ def _is_complex_compiled(a):
 
 
 # ------------------------------------------------------ function-independent
+def rel_at(rel, j):
+    """``rel[j]`` for an array of relative steps, ``rel`` for a scalar."""
+    return rel if np.ndim(rel) == 0 else rel[j]
+
+
+@overload(rel_at)
+def _rel_at_compiled(rel, j):
+    if isinstance(rel, types.Array):
+        return lambda rel, j: rel[j]
+    return lambda rel, j: rel
+
+
 @cached_njit
 def relative_steps(x, rel, scale):
-    """Steps ``rel * max(|x_j|, scale_j)`` (``scale`` is a typical magnitude)."""
+    """Steps ``rel_j * max(|x_j|, scale_j)`` (``scale`` is a typical magnitude;
+    ``rel`` a scalar or one relative step per variable)."""
     h = np.empty(x.size)
     for j in range(x.size):
-        h[j] = rel * max(abs(x[j]), scale[j])
+        h[j] = rel_at(rel, j) * max(abs(x[j]), scale[j])
     return h
 
 
@@ -240,35 +272,171 @@ def forward_step(attempt, xj, hj, lower, upper):
 
 
 @cached_njit
-def ridders_tableau(D, levels, orders, ratio, fmag, hmin, value, error):
-    """Richardson extrapolation of the quotients ``D[k]`` taken at steps h0/ratio**k.
+def richardson_update(D, rnd, rfl, k, h, orders, prev, cur, best, err, hbest, rbest, spread,
+                      last, contra, kept, kept_err, done):
+    """Add the quotients ``D`` at step ``h`` (level ``k``) to every output's tableau.
 
-    ``orders[l]`` is the power of h removed at stage l. For every output the
-    tableau entry with the smallest error estimate wins (Ridders' method).
-    The estimate adds the rounding error of a quotient at the smallest step
-    ``hmin`` (about eps*|f|/h, |f| <= ``fmag``), which the tableau
-    differences cannot see.
+    The tableau keeps a sliding window of ``prev.shape[1]`` columns (``prev``
+    the last one, ``cur`` the new one); stage l removes the term in
+    h**orders[l-1] (steps shrink by ``RICHARDSON_RATIO``). Per output not yet
+    ``done``:
+
+    * ``best``, ``err``: the entry with the smallest estimate so far, from the
+      step ``hbest`` whose rounding error was ``rbest``. An entry's estimate
+      is twice Ridders' (its distance to the two entries it was extrapolated
+      from) plus ``rnd``, the rounding error of this level's quotients, which
+      the tableau differences may not show.
+    * A quotient farther from ``best`` than the level before (``last``)
+      contradicts it: ``err`` becomes that distance. Contradictions of a best
+      that looked converged (estimate below 1e-3 of it) count in ``contra``.
+    * ``kept``, ``kept_err``: the replaced best with the smallest estimate,
+      the fallback of an output that does not converge.
+    * ``spread``: the largest distance from ``best`` of the quotients at its
+      step and smaller ones, part of the estimate of such an output.
+
+    An output is done when its estimate met :func:`richardson_converged` and
+    two more levels did not improve it (or it reached rounding level); when
+    the rounding error that is surely there (``rfl``) exceeds its estimate,
+    so that smaller steps can only do worse; or after
+    ``RICHARDSON_CONTRADICTIONS`` contradictions (fun is noisy at these
+    steps: smaller ones only find noise that happens to agree). Returns the
+    number of outputs not done.
     """
-    m = D.shape[1]
-    T = np.empty((levels, levels))
+    m = D.size
+    width = prev.shape[1]
+    lmax = min(k, width - 1)
+    left = 0
     for i in range(m):
-        for k in range(levels):
-            T[0, k] = D[k, i]
-        best = T[0, 0]
-        err = np.inf
-        for k in range(1, levels):
-            for l in range(1, k + 1):
-                fac = ratio ** orders[l - 1]
-                T[l, k] = (T[l - 1, k] * fac - T[l - 1, k - 1]) / (fac - 1.0)
-                e = max(abs(T[l, k] - T[l - 1, k]), abs(T[l, k] - T[l - 1, k - 1]))
-                if e <= err:
-                    err = e
-                    best = T[l, k]
-            # Ridders: stop once higher levels get worse than the best by 2x
-            if abs(T[k, k] - T[k - 1, k - 1]) >= 2.0 * err:
-                break
-        value[i] = best
-        error[i] = err + 8.0 * EPS * abs(best) + 2.0 * EPS * fmag[i] / hmin
+        if done[i]:
+            continue
+        cur[i, 0] = D[i]
+        colbest = D[i]
+        colerr = np.inf
+        for l in range(1, lmax + 1):
+            fac = RICHARDSON_RATIO ** orders[l - 1]
+            # overflow-safe form of (fac * T[l-1, k] - T[l-1, k-1]) / (fac - 1)
+            cur[i, l] = cur[i, l - 1] + (cur[i, l - 1] - prev[i, l - 1]) / (fac - 1.0)
+            e = max(abs(cur[i, l] - cur[i, l - 1]), abs(cur[i, l] - prev[i, l - 1]))
+            if e <= colerr:
+                colerr = e
+                colbest = cur[i, l]
+        # Ridders' estimate, doubled: it bounds the error where the tableau
+        # converges (in the asymptotic range it is the error of the entry
+        # before), and covers noise of fun's own that rnd does not see
+        e = 2.0 * colerr + rnd[i]
+        # past the best entry the quotients approach it (by r**2 a level,
+        # until rounding): a quotient farther from it than the last one
+        # contradicts it (an oscillation aliased with the step sequence looked
+        # converged at larger steps; an early guess before the asymptotic
+        # range), which is then no better known than that distance
+        gap = abs(D[i] - best[i])
+        if gap > last[i] + 16.0 * rnd[i] + err[i]:
+            if err[i] < 1e-3 * abs(best[i]):
+                contra[i] += 1  # of a best that looked converged (not one of the first guesses)
+            err[i] = max(err[i], gap)
+        if e < err[i]:
+            if err[i] < kept_err[i]:
+                kept[i] = best[i]
+                kept_err[i] = err[i]
+            err[i] = e
+            best[i] = colbest
+            hbest[i] = h
+            rbest[i] = rnd[i]
+            spread[i] = 0.0
+        last[i] = abs(D[i] - best[i])
+        spread[i] = max(spread[i], last[i])
+        for l in range(lmax + 1):
+            prev[i, l] = cur[i, l]
+        if richardson_converged(best[i], err[i], rbest[i]):
+            # two levels without improvement, or nothing left to gain
+            if hbest[i] >= 3.9 * h or err[i] <= 8.0 * EPS * abs(best[i]) + 4.0 * rnd[i]:
+                done[i] = True
+        elif rfl[i] >= err[i] or not np.isfinite(D[i]) or contra[i] >= RICHARDSON_CONTRADICTIONS:
+            done[i] = True
+        if not done[i]:
+            left += 1
+    return left
+
+
+@cached_njit
+def power_of_two_below(h):
+    """The largest power of two <= h (h > 0 finite; else h).
+
+    Richardson's steps are powers of two: x +- h is then exact wherever h is
+    at least 2 ulps of x, and the steps taken keep the exact ratio that the
+    extrapolation assumes (a step off by an ulp of x leaves ~(ulp/h) of the
+    h**2 term behind).
+    """
+    if not (h > 0.0 and np.isfinite(h)):
+        return h
+    m, e = math.frexp(h)
+    return math.ldexp(0.5, e)
+
+
+@cached_njit
+def richardson_check(D, rnd, best, err, spread, contra, done):
+    """Check converged entries against quotients ``D`` at a step off the sequence.
+
+    Steps halving from one start can alias with an oscillation of fun
+    (sin(a x) with a h0 near a multiple of 2 pi looks converged at every
+    level); a quotient at ``RICHARDSON_CHECK_RATIO`` times the last step,
+    which no such alias shares, must lie as close to the best entry as the
+    quotients since it. Where it does not, the estimate becomes that distance
+    and, unless contradicted ``RICHARDSON_CONTRADICTIONS`` times (``contra``),
+    the output is not done. Returns the number of outputs not done.
+    """
+    left = 0
+    for i in range(D.size):
+        gap = abs(D[i] - best[i])
+        if gap > 2.0 * spread[i] + 16.0 * rnd[i] + err[i]:
+            if err[i] < 1e-3 * abs(best[i]):
+                contra[i] += 1
+            err[i] = max(err[i], gap)
+            done[i] = contra[i] >= RICHARDSON_CONTRADICTIONS
+        if not done[i]:
+            left += 1
+    return left
+
+
+@cached_njit
+def richardson_converged(value, error, rounding):
+    """Whether an extrapolated derivative counts as converged: its error
+    estimate is within ``RICHARDSON_RTOL`` of its size, or at the level of
+    the rounding error ``rounding`` of its quotients (a derivative near 0)."""
+    return error <= RICHARDSON_RTOL * abs(value) + 16.0 * rounding
+
+
+@cached_njit
+def richardson_level(D, rnd, rfl, f0, f1, f2, d1, d2, central, xj):
+    """The difference quotients of one level into D, and their rounding errors into rnd.
+
+    The rounding error counts 4 eps |f| per value (that part alone into
+    ``rfl``), and ``RICHARDSON_COND`` eps |x_j| |f'| for fun computed from
+    x_j in floating point (exp(a x), sin(a x) at large a x: a relative error
+    eps in its argument, amplified by the condition number), which may or may
+    not be there.
+    """
+    if central:
+        den = d1 - d2
+        for i in range(D.size):
+            q = (f1[i] - f2[i]) / den
+            if not np.isfinite(q):
+                q = f1[i] / den - f2[i] / den  # f1 - f2 overflowed
+            D[i] = q
+            rfl[i] = (4.0 * EPS * abs(f1[i]) + 4.0 * EPS * abs(f2[i])) / abs(den)
+            rnd[i] = rfl[i] + RICHARDSON_COND * EPS * abs(xj) * abs(q) / abs(den)
+    else:
+        # weights times |d1| / 4 (of size 1), so that fun near overflow does not overflow
+        c0, c1, c2 = three_point_weights(d1, d2)
+        s = 0.25 * abs(d1)
+        c0 *= s
+        c1 *= s
+        c2 *= s
+        w = abs(c0) + abs(c1) + abs(c2)
+        for i in range(D.size):
+            D[i] = (c0 * f0[i] + c1 * f1[i] + c2 * f2[i]) / s
+            rfl[i] = 4.0 * EPS * (abs(c0 * f0[i]) + abs(c1 * f1[i]) + abs(c2 * f2[i])) / s
+            rnd[i] = rfl[i] + RICHARDSON_COND * EPS * w * abs(xj) * abs(D[i]) / s
 
 
 # --------------------------------------------------------------- dense kernels
@@ -409,68 +577,146 @@ def jacobian_complex_into(fun, x, args, h, xc, Jt):
 
 
 @kernel_njit(inline=True)
-def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
-    """Ridders-Richardson extrapolation of central differences.
+def jacobian_richardson_full_t(fun, x, args, f0, h, lower, upper):
+    """Richardson extrapolation of difference quotients over steps that adapt to fun.
 
-    ``h`` are the initial (large) steps; each column uses up to 8 steps
-    shrinking by 1.6 (the first shrinks further while fun overflows). Near a
-    bound, or next to inf/NaN, the one-sided second-order formula is
-    extrapolated instead. Returns (Jt, Et, status, nfev) with ``Et`` the
-    per-entry error estimate.
+    Column j starts from the step ``h[j]`` and halves it, up to
+    ``RICHARDSON_LEVELS`` times, extrapolating central differences (the
+    one-sided second-order formula at a bound, or where fun is inf/NaN on one
+    side) in a sliding tableau (:func:`richardson_update`). It stops once
+    every output converged and two more levels did not improve it, or once
+    rounding error exceeds the best estimate, and a quotient at a step off
+    the sequence agrees (:func:`richardson_check`; else the walk goes on). The step walk spans fun's own
+    scales: a variable tiny against ``h``, a pole or a bound close by, an
+    oscillation faster than ``h``. When a bound clips the first step, the
+    walk starts from the step taken.
+
+    Returns (Jt, Et, Ct, limit, status, nfev): ``Et`` the per-entry error
+    estimates (at least ``RICHARDSON_FLOOR`` relative; for entries that did
+    not converge, at least the spread of the quotients at smaller steps),
+    ``Ct`` whether each entry converged (see
+    :func:`richardson_converged`), ``limit[j]`` what limited column j's steps
+    (``LIMIT_NONE``, ``LIMIT_BOUND``, ``LIMIT_NONFINITE`` -- fun was inf or
+    NaN at some step: a pole, overflow or the edge of its domain).
     """
     n = x.size
     m = f0.size
     Jt = np.empty((n, m))
     Et = np.empty((n, m))
-    D = np.empty((RIDDERS_LEVELS, m))
-    fmag = np.empty(m)
-    central_orders = np.arange(1, RIDDERS_LEVELS + 1) * 2.0
-    onesided_orders = np.arange(2, RIDDERS_LEVELS + 2) * 1.0
+    Ct = np.zeros((n, m), dtype=np.bool_)
+    limit = np.zeros(n, dtype=np.int64)
+    prev = np.empty((m, RICHARDSON_WIDTH))
+    cur = np.empty((m, RICHARDSON_WIDTH))
+    D = np.empty(m)
+    rnd = np.empty(m)
+    rfl = np.empty(m)
+    hbest = np.empty(m)
+    rbest = np.empty(m)
+    spread = np.empty(m)
+    last = np.empty(m)
+    contra = np.empty(m, dtype=np.int64)
+    kept = np.empty(m)
+    kept_err = np.empty(m)
+    done = np.empty(m, dtype=np.bool_)
+    central_orders = np.arange(1, RICHARDSON_WIDTH + 1) * 2.0
+    onesided_orders = np.arange(2, RICHARDSON_WIDTH + 2) * 1.0
     xw = x.copy()
     status = OK
     nfev = 0
     for j in range(n):
         xj = x[j]
-        hj = h[j]
+        hj = power_of_two_below(h[j])
         attempt = 0
         levels = 0
-        for i in range(m):
-            fmag[i] = abs(f0[i])
-        # level 0 searches for a stencil and a step where fun is finite; the
-        # later levels shrink the step by the fixed ratio
-        for trial in range(30 + RIDDERS_LEVELS):
-            ok, d1, d2 = stencil(attempt, xj, hj, lower[j], upper[j])
+        best = Jt[j]
+        err = Et[j]
+        err[:] = np.inf
+        best[:] = np.nan
+        spread[:] = 0.0
+        last[:] = np.inf
+        contra[:] = 0
+        kept_err[:] = np.inf
+        done[:] = False
+        checks = 0
+        checking = False  # this evaluation checks the converged entries at an off-sequence step
+        for trial in range(30 + RICHARDSON_LEVELS + RICHARDSON_CHECKS):
+            step = RICHARDSON_CHECK_RATIO * hj if checking else hj
+            ok, d1, d2 = stencil(attempt, xj, step, lower[j], upper[j])
             if not ok:
                 if levels > 0 or attempt == 2:
                     break
                 attempt += 1
                 continue
+            if levels == 0 and attempt > 0 and abs(d1) < hj:
+                # a bound clipped the step: the walk starts from the step that fits
+                hj = power_of_two_below(abs(d1))
+                ok, d1, d2 = stencil(attempt, xj, hj, lower[j], upper[j])
+                limit[j] = LIMIT_BOUND
+            elif attempt > 0 and limit[j] == LIMIT_NONE:
+                limit[j] = LIMIT_BOUND if (upper[j] - xj < hj or xj - lower[j] < hj) \
+                    else LIMIT_NONFINITE
             x1, f1, x2, f2 = _stencil_values(fun, x, args, xw, j, d1, d2)
             nfev += 2
             if f1.size != m or f2.size != m:
-                return Jt, Et, BAD_F_SIZE, nfev
+                return Jt, Et, Ct, limit, BAD_F_SIZE, nfev
             if all_finite(f1) and all_finite(f2):
-                store_stencil(D[levels], f0, f1, f2, x1 - xj, x2 - xj, attempt == 0)
-                track_max_abs(fmag, f1, f2)
+                richardson_level(D, rnd, rfl, f0, f1, f2, x1 - xj, x2 - xj, attempt == 0, xj)
+                if checking:
+                    checking = False
+                    if richardson_check(D, rnd, best, err, spread, contra, done) == 0:
+                        break
+                    hj /= RICHARDSON_RATIO  # contradicted: the walk goes on
+                    continue
+                orders = central_orders if attempt == 0 else onesided_orders
+                left = richardson_update(D, rnd, rfl, levels, hj, orders, prev, cur, best, err,
+                                         hbest, rbest, spread, last, contra, kept, kept_err,
+                                         done)
                 levels += 1
-                if levels == RIDDERS_LEVELS:
-                    break
-                hj /= RIDDERS_RATIO
-            elif levels > 0:
+                if levels == RICHARDSON_LEVELS or hj < 64.0 * EPS * abs(xj):
+                    break  # steps below 64 ulps of x_j resolve nothing
+                if left == 0:
+                    if checks == RICHARDSON_CHECKS:
+                        break
+                    checks += 1
+                    checking = True
+                    continue
+                hj /= RICHARDSON_RATIO
+                continue
+            if checking:
+                break  # fun is not finite at the check's step: keep what converged
+            limit[j] = LIMIT_NONFINITE
+            if levels > 0:
                 break
             elif attempt < 2:
                 attempt += 1
             else:
                 attempt = 0
                 hj *= 0.25
+                if hj < 64.0 * EPS * abs(xj):
+                    break  # fun is inf or NaN at every step x_j resolves
         if levels == 0:
             fill_nan(Jt[j])
             fill_nan(Et[j])
             status = NONFINITE
             continue
-        hmin = hj if levels == RIDDERS_LEVELS else hj * RIDDERS_RATIO
-        orders = central_orders if attempt == 0 else onesided_orders
-        ridders_tableau(D, levels, orders, RIDDERS_RATIO, fmag, hmin, Jt[j], Et[j])
+        for i in range(m):
+            Ct[j, i] = richardson_converged(best[i], err[i], rbest[i])
+            if not Ct[j, i]:
+                err[i] = max(err[i], spread[i])
+                if kept_err[i] < err[i]:  # an earlier best, before noise took over
+                    best[i] = kept[i]
+                    err[i] = kept_err[i]
+            # fun's own rounding (|x| times its condition number, eps apart)
+            # is beyond what the steps see: no entry is claimed better than this
+            err[i] = max(err[i], RICHARDSON_FLOOR * abs(best[i]))
+    return Jt, Et, Ct, limit, status, nfev
+
+
+@kernel_njit(inline=True)
+def jacobian_richardson_t(fun, x, args, f0, h, lower, upper):
+    """:func:`jacobian_richardson_full_t` returning (Jt, Et, status, nfev) only."""
+    Jt, Et, Ct, limit, status, nfev = jacobian_richardson_full_t(fun, x, args, f0, h,
+                                                                 lower, upper)
     return Jt, Et, status, nfev
 
 
@@ -578,29 +824,39 @@ def _scalar_at(fun, xw, args):
 
 @kernel_njit(inline=True)
 def hessian_central(fun, x, args, h):
-    """Hessian of scalar fun by the four-point central formula (steps h ~ eps**0.25)."""
+    """Hessian of scalar fun: the four-point central formula at steps h and h/2,
+    Richardson-extrapolated (error O(h**4); steps h ~ eps**(1/6) balance it
+    against rounding). Returns (H, status, nfev)."""
     n = x.size
-    H = np.empty((n, n))
+    H = np.zeros((n, n))
     xw = x.copy()
     f0, ok = _scalar_at(fun, xw, args)
     nfev = 1
     if not ok:
         return H, BAD_F_SIZE, nfev
     good = True
+    # weights of the levels h and h/2 in (4 H(h/2) - H(h)) / 3
+    for level in range(2):
+        frac = 1.0 if level == 0 else 0.5
+        weight = -1.0 / 3.0 if level == 0 else 4.0 / 3.0
+        for i in range(n):
+            hi = frac * h[i]
+            for j in range(i, n):
+                hj = frac * h[j]
+                s = 0.0
+                for si in (1.0, -1.0):
+                    for sj in (1.0, -1.0):
+                        xw[i] += si * hi
+                        xw[j] += sj * hj
+                        fv, ok = _scalar_at(fun, xw, args)
+                        good = good and ok
+                        s += si * sj * fv
+                        xw[i] = x[i]
+                        xw[j] = x[j]
+                nfev += 4
+                H[i, j] += weight * (s / (4.0 * hi * hj))
     for i in range(n):
-        for j in range(i, n):
-            s = 0.0
-            for si in (1.0, -1.0):
-                for sj in (1.0, -1.0):
-                    xw[i] += si * h[i]
-                    xw[j] += sj * h[j]
-                    fv, ok = _scalar_at(fun, xw, args)
-                    good = good and ok
-                    s += si * sj * fv
-                    xw[i] = x[i]
-                    xw[j] = x[j]
-            nfev += 4
-            H[i, j] = s / (4.0 * h[i] * h[j])
+        for j in range(i + 1, n):
             H[j, i] = H[i, j]
     if not good:
         return H, BAD_F_SIZE, nfev

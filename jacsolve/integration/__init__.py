@@ -6,8 +6,8 @@ determinants and rules), :mod:`~jacsolve.integration.cubature` (``integrate``,
 ``integrate_mc``, ``compare_integration``).
 """
 from . import regions
-from .cubature import (IntegrationComparison, IntegrationResult, compare_integration, integrate,
-                       integrate_mc)
+from .cubature import (IntegrationComparison, IntegrationResult, IntegrationWarning,
+                       compare_integration, integrate, integrate_mc)
 
 __all__ = ["integrate", "integrate_mc", "compare_integration", "IntegrationResult",
-           "IntegrationComparison", "regions"]
+           "IntegrationComparison", "IntegrationWarning", "regions"]

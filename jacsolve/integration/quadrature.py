@@ -174,7 +174,12 @@ def copy_row(x, X, i):
 
 @nogil_kernel
 def map_points(T, D, how, targs, dargs, U, X, W, J, hstep, start, stop):
-    """X[i] = T(U[i]); W[i] *= |det J_T(U[i])| (analytic) or J[i] = J_T(U[i])^T."""
+    """X[i] = T(U[i]); W[i] *= |det J_T(U[i])| (analytic) or J[i] = J_T(U[i])^T.
+
+    Where the real map T(U[i]) is not finite, W[i] = NaN: the determinant's
+    method may not see it (the complex step of sqrt(u - 1/2) is finite for
+    u < 1/2), and the integrand then reports the point as non-finite.
+    """
     d = U.shape[1]
     h = np.full(d, hstep)
     uc = np.empty(d, dtype=np.complex128)  # complex-step work space, once per chunk
@@ -183,16 +188,27 @@ def map_points(T, D, how, targs, dargs, U, X, W, J, hstep, start, stop):
         x = T(u, *targs)
         copy_row(x, X, i)
         if W[i] != 0.0:
-            W[i] *= how(T, D, u, x, targs, dargs, h, J[i % J.shape[0]], uc)
+            if finite_row(X, i):
+                W[i] *= how(T, D, u, x, targs, dargs, h, J[i % J.shape[0]], uc)
+            else:
+                W[i] = np.nan
     return 0
+
+
+@cached_njit
+def finite_row(X, i):
+    for k in range(X.shape[1]):
+        if not np.isfinite(X[i, k]):
+            return False
+    return True
 
 
 @cached_njit(nogil=True)
 def det_rows(J, W, start, stop):
-    """W[i] *= |det J[i]| where W[i] != 0 (J is overwritten)."""
+    """W[i] *= |det J[i]| where W[i] != 0 and not NaN (J is overwritten)."""
     piv = np.empty(J.shape[1], np.int64)
     for i in range(start, stop):
-        if W[i] != 0.0:
+        if W[i] != 0.0 and not np.isnan(W[i]):
             W[i] *= abs_det(J[i], piv)
     return 0
 

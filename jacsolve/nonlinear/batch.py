@@ -35,7 +35,7 @@ from . import dense as NW
 from .._arguments import positive_float, positive_int, real_array
 from .._numba.calls import evaluate_once
 from .._numba.options import cached_njit, python_version, warn_if_python
-from .._numba.prepared import prepare, returning_form
+from .._numba.prepared import auto_method, prepare, probe_bounds, returning_form
 from .._numba.tiers import addressed_args
 from .._numba.pointers import borrowed, no_callback
 from ..derivatives.differences import canonical_method
@@ -48,7 +48,7 @@ __all__ = ["solve_batch", "BatchResult"]
 
 METHODS = {"newton": NW.NEWTON, "trust-region": NW.TRUST_REGION, "broyden": NW.BROYDEN,
            "auto": NW.AUTO}
-JAC_METHODS = ("complex", "central", "forward")
+JAC_METHODS = ("auto", "complex", "central", "forward")
 CHUNK = 64      # systems per parallel task; the work buffers are allocated once per task
 
 
@@ -151,6 +151,10 @@ class BatchResult:
         Evaluations of fun per system, complex-step ones included.
     tol : float
         The residual tolerance used.
+    jac_method : str
+        How the Jacobians were taken: ``"complex"``, ``"central"`` or
+        ``"forward"``; with ``jac="auto"`` the method it chose (``"auto"``
+        for an empty batch, where nothing was differentiated).
     """
     x: np.ndarray
     success: np.ndarray
@@ -160,6 +164,7 @@ class BatchResult:
     fnorm: np.ndarray
     nfev: np.ndarray
     tol: float
+    jac_method: str = ""
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -172,7 +177,7 @@ class BatchResult:
     def __repr__(self) -> str:
         N, n = self.x.shape
         lines = [f"BatchResult: {int(self.success.sum())} of {N} systems (n={n}) solved, "
-                 f"max|F| <= {self.tol:g}"]
+                 f"max|F| <= {self.tol:g}, jac_method={self.jac_method!r}"]
         for s, k in self.counts.items():
             lines.append(f"  {s.name:<9} {k:>9}  {s.message.split(';')[0]}")
         if N:
@@ -196,8 +201,9 @@ def _summary(status, success, tol) -> str:
 
 
 # ------------------------------------------------------------------ public
-def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str = "complex",
-                tol: float = 1e-10, xtol: float = 1e-12, maxiter: int = 50) -> BatchResult:
+def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str = "auto",
+                tol: float = 1e-10, xtol: float = 1e-12, maxiter: int = 50,
+                client=None) -> BatchResult:
     """Solve N independent small systems ``fun(x, params[k]) = 0`` in parallel.
 
     Parameters
@@ -210,7 +216,7 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         function runs serially, with a :class:`~jacsolve.PerformanceWarning`.
         With ``jac="complex"`` fun is also called with complex ``x`` and must
         be complex-safe (no ``abs``, comparisons or branches on x; write
-        ``z*z*z``, not ``z**3``).
+        ``z*z*z``, not ``z**3``); the default ``"auto"`` checks that once.
     x0 : array_like, shape (N, n) or (n,)
         Starting points, one row per system, or one start for all; finite.
     params : array_like, shape (N, k)
@@ -222,10 +228,15 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         ``|F|^2/2``, and Levenberg-Marquardt steps when J is singular or the
         Newton step fails. ``"auto"`` tries the methods in turn from x0 until
         one meets ``tol`` (robust, slower on systems that fail).
-    jac : {"complex", "central", "forward"}, optional
-        Jacobian by complex step (exact to rounding, default), or central or
-        forward differences for functions that are not complex-safe.
-        SciPy's ``"cs"``, ``"3-point"``, ``"2-point"`` are accepted.
+    jac : {"auto", "complex", "central", "forward"}, optional
+        ``"auto"`` (default): complex step when fun compiles for complex
+        input and a one-time check at the first system (its Jacobian
+        against central differences, kept per function) finds it right,
+        else central differences; ``result.jac_method`` says which.
+        ``"complex"``: complex step (exact to rounding; an error naming the
+        operation for a function that is not complex-safe); ``"central"``
+        or ``"forward"``: differences. SciPy's ``"cs"``, ``"3-point"``,
+        ``"2-point"`` are accepted.
     tol : float, optional
         Residual tolerance: system k succeeds iff ``max_i |F_i(x[k])| <= tol``.
     xtol : float, optional
@@ -234,6 +245,12 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
         with ``STALLED`` (``SINGULAR`` at a singular Jacobian).
     maxiter : int, optional
         Most iterations per system.
+    client : dask.distributed.Client, str or None, optional
+        Solve on a Dask cluster (a ``Client`` or a scheduler address), in
+        chunks of rows, each on one worker thread; x0 and params may be
+        dask arrays. The same BatchResult as locally (see
+        :mod:`jacsolve.distributed`; :func:`jacsolve.distributed.lazy_solve_batch`
+        keeps dask arrays lazy).
 
     Returns
     -------
@@ -266,6 +283,10 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
     array([[0.8, 0.6],
            [2. , 0. ]])
     """
+    if client is not None:
+        from ..distributed.batch import solve_on_cluster
+        return solve_on_cluster(client, fun, x0, params, method=method, jac=jac, tol=tol,
+                                xtol=xtol, maxiter=maxiter)
     fun = returning_form(fun)  # the in-place form, as y = fun(x, *args)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, "
@@ -281,19 +302,21 @@ def solve_batch(fun: Callable, x0, params, *, method: str = "newton", jac: str =
     rec = prepare(fun)
     warn_if_python(fun)
     if N:
-        _check_fun(fun, X0[0], P[0], jac_name)
+        _check_fun(fun, X0[0], P[0], "central" if jac_name == "auto" else jac_name)
+        if jac_name == "auto":  # the first system decides, once per function
+            jac_name = auto_method(fun, X0[0], (P[0],), "central", names=("x0", "params"))
     outputs = (np.empty((N, n)), np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64),
                np.empty(N), np.empty(N, dtype=np.int64))
     options = (METHODS[method], tol, xtol, maxiter)
     if rec.jitted and N:
         _run_compiled(fun, jac_name, X0, P, *options, *outputs)
-    else:
+    elif N:  # an empty batch solves nothing
         _run_python(fun, jac_name, X0, P, *options, *outputs)
     X, codes, nit, fnorm, nfev = outputs
     _check_faults(fun, X0, P, codes, fnorm)
     success = codes == NW.SUCCESS
     return BatchResult(X, success, StatusArray(codes), _summary(codes, success, tol), nit,
-                       fnorm, nfev, tol)
+                       fnorm, nfev, tol, jac_name)
 
 
 def _batch_arrays(x0, params):
@@ -306,7 +329,7 @@ def _batch_arrays(x0, params):
     if X0.ndim == 1:
         if X0.size == 0:
             raise ValueError("x0 must have at least one unknown")
-        X0 = np.ascontiguousarray(np.broadcast_to(X0, (P.shape[0], X0.size)))
+        X0 = np.broadcast_to(X0, (P.shape[0], X0.size)).copy()  # writable, even for one row
     elif X0.ndim != 2 or X0.shape[1] == 0:
         raise ValueError(f"x0 must have shape (N, n) or (n,), got shape {X0.shape}")
     if X0.shape[0] != P.shape[0]:
@@ -321,13 +344,16 @@ def _batch_arrays(x0, params):
 
 
 def _check_fun(fun, x, p, jac_name: str) -> None:
-    """Call fun once from Python: its output length, and complex safety if needed."""
+    """Call fun once from Python: its output length, reads past the end of x or of
+    the params row (:func:`~jacsolve._numba.prepared.probe_bounds`), and complex
+    safety if needed."""
     f, _ = evaluate_once(fun, x, (p,))
     if f.size != x.size:
         raise ValueError(f"fun must return {x.size} values (one per unknown, like the rows "
                          f"of x0), got {f.size}")
-    if jac_name != "complex":
-        return
+    probe_bounds(fun, f, x, (p,), ("a row of x0", "a row of params"))
+    if jac_name != "complex" or prepare(fun).jitted:
+        return  # a compiled fun: compiling its complex adapter names what is not complex-safe
     try:
         safe = np.iscomplexobj(fun(x.astype(np.complex128), p))
     except Exception as exc:

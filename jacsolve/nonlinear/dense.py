@@ -35,15 +35,24 @@ Methods (integer codes, see ``NEWTON`` ...):
   singular, or the Newton step fails, Levenberg-Marquardt directions
   -(J^T J + mu I)^-1 J^T F with growing mu. NSLOW accepted steps in a row
   that lower |F|^2 by less than 0.1 % end the solve (STALLED).
-* trust region: Powell's dogleg (MINPACK hybrd without its scaling), exact
+* trust region: Powell's dogleg (MINPACK hybrj without its scaling), exact
   Jacobian at every new point.
-* Broyden: the same dogleg with rank-1 updates of J between evaluations and a
-  refresh after two failed steps (hybrd proper).
+* Broyden: MINPACK hybrd: the dogleg in variables scaled by the column norms
+  of J, rank-1 (Broyden) updates of J after every step, and a new Jacobian
+  only after two failed steps in a row since the last success; the radius
+  halves after a failed step. ``BROYDEN_UNSCALED`` is the same without the
+  scaling (``auto`` only).
 * Levenberg-Marquardt: Nielsen's damping update, exact Jacobian at every
   accepted point.
-* auto: Broyden, then trust region, then Levenberg-Marquardt, then Newton
-  (``AUTO_STAGES``), each from x0, until one meets the residual test; the
-  best point wins.
+* auto: the stages of ``AUTO_STAGES`` until one meets the residual test:
+  unscaled Broyden from x0, scaled Broyden from x0 (the two fail on
+  different problems, cheaply), the exact-Jacobian trust region from the
+  best point so far, then, as a last resort, the trust region,
+  Levenberg-Marquardt and Newton each from x0. The best end point wins.
+
+A solve that stops without progress reports NONFINITE when the last failed
+trial point failed because fun gave inf/NaN (or raised) there, SINGULAR at a
+singular Jacobian, and STALLED otherwise.
 
 Numerical trouble is a status, never an exception: a trial point where fun
 raises or returns inf/NaN is a failed step (the line search backs off, the
@@ -67,8 +76,9 @@ from ..status import (BAD_F_SIZE, BAD_JAC_SHAPE, BAD_X, CALLBACK, CONTINUE, DIVE
                       STALLED, SUCCESS)
 
 # methods
-NEWTON, TRUST_REGION, BROYDEN, AUTO, KRYLOV, LEVMAR = 0, 1, 2, 3, 4, 5
-METHOD_NAMES = ("newton", "trust-region", "broyden", "auto", "krylov", "levenberg-marquardt")
+NEWTON, TRUST_REGION, BROYDEN, AUTO, KRYLOV, LEVMAR, BROYDEN_UNSCALED = 0, 1, 2, 3, 4, 5, 6
+METHOD_NAMES = ("newton", "trust-region", "broyden", "auto", "krylov", "levenberg-marquardt",
+                "broyden")
 
 # slots of the integer statistics array every kernel updates
 NIT, NFEV, NJEV, NFAIL, NHIST, EXTRA = 0, 1, 2, 3, 4, 5
@@ -82,7 +92,8 @@ TR_FACTOR = 100.0      # initial trust radius factor (MINPACK's default)
 MAX_STEP = 1e3         # a line-search step is capped at MAX_STEP * max(|x|, 1)
 ARMIJO = 1e-4
 MAX_BACKTRACKS = 60
-AUTO_STAGES = (BROYDEN, TRUST_REGION, LEVMAR, NEWTON)
+AUTO_STAGES = (BROYDEN_UNSCALED, BROYDEN, TRUST_REGION, TRUST_REGION, LEVMAR, NEWTON)
+AUTO_FROM_X0 = (True, True, False, True, True, True)  # else from the best point so far
 NSLOW = 20            # Newton: this many steps in a row without progress is a stall
 HIST_MAX = 100_000     # at most this many history entries are kept
 
@@ -221,55 +232,80 @@ def lm_direction(Jt, g, mu, A, piv, p):
 
 
 @cached_njit
-def dogleg(pN, newton_ok, g, Jt, delta, p, work):
-    """Powell's dogleg step inside the radius delta, into p; returns |p|.
+def scaled_norm(d, v):
+    """|D v|_2 with D = diag(d), scaled so that squares do not under- or overflow."""
+    s = 0.0
+    for i in range(v.size):
+        a = abs(d[i] * v[i])
+        if a > s:
+            s = a
+        elif a != a:
+            return a
+    if s == 0.0 or not s < np.inf:
+        return s
+    t = 0.0
+    for i in range(v.size):
+        a = d[i] * v[i] / s
+        t += a * a
+    return s * np.sqrt(t)
+
+
+@cached_njit
+def dogleg(pN, newton_ok, g, Jt, d, delta, p, work):
+    """Powell's dogleg step inside the scaled radius |D p| <= delta, into p;
+    returns |D p| (D = diag(d); all ones for the unscaled trust region).
 
     pN is the Newton (or least-squares) step; when ``newton_ok`` is False only
-    the steepest-descent leg is used.
+    the steepest-descent leg is used. Steepest descent is taken in the scaled
+    variables D x, as MINPACK's dogleg does: along -D^-2 g in x.
     """
-    nN = norm2(pN) if newton_ok else np.inf
+    nN = scaled_norm(d, pN) if newton_ok else np.inf
     if nN <= delta:
         copy_into(p, pN)
         return nN
-    gnorm = norm2(g)
-    matvec_t(Jt, g, work)
+    for i in range(p.size):  # the descent direction s = D^-2 g, |D s| = |D^-1 g|
+        p[i] = g[i] / (d[i] * d[i])
+    gnorm = scaled_norm(d, p)
+    matvec_t(Jt, p, work)
     jg = norm2(work)
-    # Cauchy point: the minimiser of the linear model along -g
+    # Cauchy point -t s: the minimiser of the linear model along -s
     t = (gnorm / jg) ** 2 if jg > 0.0 else np.inf
     if t * gnorm >= delta or not newton_ok:
-        s = delta / gnorm
+        sc = delta / gnorm
         for i in range(p.size):
-            p[i] = -s * g[i]
+            p[i] *= -sc
         return delta
     # from the Cauchy point towards pN, up to the boundary
     a = 0.0
     b = 0.0
     c = 0.0
     for i in range(p.size):
-        pc = -t * g[i]
-        d = pN[i] - pc
-        a += d * d
-        b += pc * d
-        c += pc * pc
+        pc = -t * p[i]
+        dd = d[i] * (pN[i] - pc)
+        dc = d[i] * pc
+        a += dd * dd
+        b += dc * dd
+        c += dc * dc
     c -= delta * delta
-    s = (-b + np.sqrt(max(b * b - a * c, 0.0))) / a if a > 0.0 else 0.0
+    sc = (-b + np.sqrt(max(b * b - a * c, 0.0))) / a if a > 0.0 else 0.0
     for i in range(p.size):
-        pc = -t * g[i]
-        p[i] = pc + s * (pN[i] - pc)
+        pc = -t * p[i]
+        p[i] = pc + sc * (pN[i] - pc)
     return delta
 
 
 @cached_njit
-def broyden_update(Jt, p, df, work):
-    """Good Broyden rank-1 update J += (df - J p) p^T / p^T p, on Jt."""
-    pp = dot(p, p)
+def broyden_update(Jt, p, d, df, work):
+    """Broyden's rank-1 update in the scaled variables (MINPACK hybrd's):
+    J += (df - J p) (D^2 p)^T / |D p|^2, on Jt (D = diag(d))."""
+    pp = scaled_norm(d, p) ** 2
     if pp == 0.0 or not all_finite(df):
         return
     matvec_t(Jt, p, work)
     for i in range(work.size):
         work[i] = (df[i] - work[i]) / pp
     for j in range(Jt.shape[0]):
-        pj = p[j]
+        pj = d[j] * d[j] * p[j]
         for i in range(Jt.shape[1]):
             Jt[j, i] += pj * work[i]
 
@@ -293,8 +329,12 @@ def stop_after_step(x, f, tol):
 
 
 @cached_njit
-def no_progress(rcond):
-    """A stall at a singular Jacobian is SINGULAR, otherwise STALLED."""
+def no_progress(rcond, nonfinite):
+    """The status of a solve that stopped progressing: NONFINITE when fun gave
+    inf/NaN (or raised) at a trial point since the last accepted step (that
+    is what blocked it), else SINGULAR at a singular Jacobian, else STALLED."""
+    if nonfinite:
+        return NONFINITE
     return SINGULAR if rcond <= RCOND_MIN else STALLED
 
 
@@ -500,6 +540,7 @@ def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
     Jt, LU, piv = linear_storage(n)
     p, g, x1, f1 = step_buffers(n)
     nslow = 0
+    nfail = stats[NFAIL]
     while True:
         if stats[NIT] >= maxiter:
             return MAXITER
@@ -509,12 +550,13 @@ def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
         gradient(Jt, f, g)
         rcond = newton_direction(Jt, f, LU, piv, p)
         if norm2(g) == 0.0:  # a stationary point of |F|^2 that is not a root
-            return no_progress(rcond)
+            return no_progress(rcond, stats[NFAIL] > nfail)
         scale = gram_scale(Jt)
         # Newton first; LM when J is singular or the Newton step fails
         mu = 0.0 if rcond > RCOND_MIN else SQRT_EPS * scale
         stats[NIT] += 1
         code = EVAL_FAILED
+        nfail = stats[NFAIL]  # did a non-finite trial point cut this step short?
         for attempt in range(4):
             if mu > 0.0 and not lm_direction(Jt, g, mu, LU, piv, p):
                 mu *= 1e3
@@ -528,36 +570,41 @@ def newton(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats, hist):
             return BAD_F_SIZE
         if code == EVAL_FAILED:
             record(hist, stats, f)
-            return no_progress(rcond)
+            return no_progress(rcond, stats[NFAIL] > nfail)
         # crawling (|F|^2 down by < 0.1% per step, NSLOW steps running) is a stall
         nslow = nslow + 1 if dot(f1, f1) > 0.999 * dot(f, f) else 0
         status = take_step(callback, x, f, x1, f1, tol, stats, hist)
         if status >= 0:
             return status
         if nslow >= NSLOW:
-            return no_progress(rcond)
+            return no_progress(rcond, stats[NFAIL] > nfail)
 
 
 @algorithm(inline=True)
-def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, stats, hist):
-    """Powell's dogleg (MINPACK hybrd, unit scaling); with ``broyden`` the
-    Jacobian is updated by rank-1 formulas and re-evaluated after two failed
-    steps, otherwise it is evaluated at every new point."""
+def trust_region(ev, jac, callback, x, f, args, broyden, scaled, tol, xtol, maxiter, stats,
+                 hist):
+    """Powell's dogleg (MINPACK hybrj, unit scaling), exact Jacobian at every
+    new point; with ``broyden``, MINPACK hybrd: variables scaled by the
+    column norms of J, rank-1 (Broyden) updates of J after every step, and a
+    new Jacobian only after two failed steps in a row since the last
+    success (``ncfail``)."""
     n = x.size
     Jt, LU, piv = linear_storage(n)
     p, g, x1, f1 = step_buffers(n)
     pN = np.empty(n)
     work = np.empty(n)
     df = np.empty(n)
-    xnorm = norm2(x)
+    d = np.ones(n)  # the scaling D = diag(d)
     fnorm = norm2(f)
-    delta = TR_FACTOR * xnorm if xnorm > 0.0 else TR_FACTOR
+    xnorm = 0.0
+    delta = 0.0
     need_jac = True
     first = True
     ncsuc = 0
     ncfail = 0
     nslow1 = 0
     nslow2 = 0
+    nonfinite = False  # whether the last failed trial point failed by inf/NaN
     while True:
         jeval = need_jac
         if need_jac:
@@ -565,17 +612,25 @@ def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, sta
             if status != OK:
                 return status
             need_jac = False
-            ncfail = 0
+            if scaled:  # hybrd's scaling: column norms of J, never decreasing
+                for j in range(n):
+                    c = norm2(Jt[j])
+                    d[j] = max(d[j] if not first else 0.0, c)
+                    if d[j] == 0.0 or not d[j] < np.inf:
+                        d[j] = 1.0
+            if first:
+                xnorm = scaled_norm(d, x)
+                delta = TR_FACTOR * xnorm if xnorm > 0.0 else TR_FACTOR
         if stats[NIT] >= maxiter:
             return MAXITER
         gradient(Jt, f, g)
         rcond = newton_direction(Jt, f, LU, piv, pN)
         if norm2(g) == 0.0:
-            return no_progress(rcond)
+            return no_progress(rcond, nonfinite)
         newton_ok = rcond > RCOND_MIN
         if not newton_ok:
             newton_ok = lm_direction(Jt, g, SQRT_EPS * gram_scale(Jt), LU, piv, pN)
-        pnorm = dogleg(pN, newton_ok, g, Jt, delta, p, work)
+        pnorm = dogleg(pN, newton_ok, g, Jt, d, delta, p, work)
         if first:
             delta = min(delta, pnorm)
             first = False
@@ -598,9 +653,13 @@ def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, sta
                 actred = 1.0 - (fnorm1 / fnorm) ** 2
         ratio = actred / prered if prered > 0.0 else 0.0
         if ratio < 0.1:
+            nonfinite = code != EVAL_OK
             ncsuc = 0
             ncfail += 1
-            delta = 0.5 * pnorm if code == EVAL_OK else 0.1 * pnorm
+            if code != EVAL_OK:
+                delta = 0.1 * pnorm
+            else:  # hybrd halves the radius; the exact-Jacobian method the step
+                delta = 0.5 * (delta if broyden else pnorm)
         else:
             ncfail = 0
             ncsuc += 1
@@ -615,21 +674,23 @@ def trust_region(ev, jac, callback, x, f, args, broyden, tol, xtol, maxiter, sta
             status = take_step(callback, x, f, x1, f1, tol, stats, hist)
             if status >= 0:
                 return status
-            xnorm = norm2(x)
+            xnorm = scaled_norm(d, x)
             fnorm = norm2(f)
         else:
             record(hist, stats, f)
         # progress tests (hybrd's nslow1, nslow2) and the step floor
         nslow1 = 0 if actred >= 0.001 else nslow1 + 1
-        if jeval:
-            nslow2 = 0 if actred >= 0.1 else nslow2 + 1
+        if actred >= 0.1:
+            nslow2 = 0
+        elif jeval:
+            nslow2 += 1
         if delta <= xtol * (xnorm if xnorm > 0.0 else 1.0) or nslow2 >= 5 or nslow1 >= 10:
-            return no_progress(rcond)
+            return no_progress(rcond, nonfinite)
         if broyden:
-            if ncfail >= 2:
+            if ncfail == 2:
                 need_jac = True
             elif code == EVAL_OK:
-                broyden_update(Jt, p, df, work)
+                broyden_update(Jt, p, d, df, work)
         else:
             need_jac = accepted
 
@@ -645,6 +706,7 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
     nu = 2.0
     nslow = 0
     need_jac = True
+    nonfinite = False  # whether the last failed trial point failed by inf/NaN
     while True:
         if need_jac:
             status = jac(x, args, f, Jt, stats)
@@ -652,7 +714,7 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
                 return status
             gradient(Jt, f, g)
             if norm2(g) == 0.0:
-                return no_progress(0.0)
+                break
             if mu < 0.0:
                 mu = 1e-3 * gram_scale(Jt)
             need_jac = False
@@ -660,7 +722,8 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
             return MAXITER
         stats[NIT] += 1
         code = EVAL_FAILED
-        if lm_direction(Jt, g, mu, A, piv, p):
+        lm_ok = lm_direction(Jt, g, mu, A, piv, p)
+        if lm_ok:
             for i in range(n):
                 x1[i] = x[i] + p[i]
             code = ev(x1, args, f1, stats)
@@ -681,13 +744,16 @@ def levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats
             if status >= 0:
                 return status
         else:
+            nonfinite = code == EVAL_FAILED and lm_ok
             mu *= nu
             nu *= 2.0
             record(hist, stats, f)
         xnorm = norm2(x)
         if nslow >= NSLOW or not mu < BIG or (
                 code == EVAL_OK and norm2(p) <= xtol * (xnorm if xnorm > 0.0 else 1.0)):
-            return no_progress(0.0)
+            break
+    # stopped: SINGULAR only where J is (its LU pivot ratio, into the spare buffers)
+    return no_progress(newton_direction(Jt, f, A, piv, p), nonfinite)
 
 
 @algorithm(inline=True)
@@ -697,8 +763,8 @@ def run_method(ev, jac, callback, method, x, f, args, tol, xtol, maxiter, stats,
     if method == LEVMAR:
         return levenberg_marquardt(ev, jac, callback, x, f, args, tol, xtol, maxiter, stats,
                                    hist)
-    return trust_region(ev, jac, callback, x, f, args, method == BROYDEN, tol, xtol, maxiter,
-                        stats, hist)
+    return trust_region(ev, jac, callback, x, f, args, method != TRUST_REGION,
+                        method == BROYDEN, tol, xtol, maxiter, stats, hist)
 
 
 @algorithm
@@ -720,9 +786,9 @@ def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, s
         return NONFINITE
     if maxabs(f) <= tol:
         return SUCCESS
-    # auto: cheap Broyden first (hybrd), then exact-Jacobian trust region, then
-    # Levenberg-Marquardt, then line-search Newton; each restarts from x0 and
-    # the best end point wins. One call site of run_method (it is inlined).
+    # auto: the stages of AUTO_STAGES until one meets the residual test; each
+    # starts from the best point so far, or from x0 (AUTO_FROM_X0); the best
+    # end point wins. One call site of run_method (it is inlined).
     auto = method == AUTO
     f0 = f.copy() if auto else f[:0]
     best_x = x.copy() if auto else x[:0]
@@ -731,15 +797,23 @@ def solve_dense(ev, jac, callback, x0, args, method, tol, xtol, maxiter, x, f, s
     best_method = BROYDEN
     for stage in range(len(AUTO_STAGES) if auto else 1):
         m = AUTO_STAGES[stage] if auto else method
-        if auto:
-            copy_into(x, x0)
-            copy_into(f, f0)
+        if auto and stage > 0:
+            if AUTO_FROM_X0[stage]:
+                copy_into(x, x0)
+                copy_into(f, f0)
+            else:
+                copy_into(x, best_x)
+                copy_into(f, best_f)
         status = run_method(ev, jac, callback, m, x, f, args, tol, xtol, maxiter, stats, hist)
         if not auto or status < 0:
             return status
         stats[EXTRA] = m
-        if status == SUCCESS or status == CALLBACK or status == MAXITER:
+        if status == SUCCESS or status == CALLBACK:
             return status
+        if status == MAXITER and (stage == 0 or maxabs(f) < maxabs(best_f)):
+            return status
+        if status == MAXITER:  # out of iterations, and no better than the best point
+            break
         if stage == 0 or maxabs(f) < maxabs(best_f):
             copy_into(best_x, x)
             copy_into(best_f, f)

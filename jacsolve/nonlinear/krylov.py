@@ -3,7 +3,9 @@
 Each Newton step solves J p = -F inexactly with restarted GMRES (relative
 residual eta from Eisenstat and Walker's second choice), where every J v is
 one complex evaluation Im F(x + i h v) / h: exact to rounding, so GMRES sees
-the true Jacobian. The step is then damped by the Armijo line search of
+the true Jacobian (for a function that is not complex-safe, ``jac="auto"``
+takes central differences along v instead: :func:`jvp_central_into`). The
+step is then damped by the Armijo line search of
 :mod:`jacsolve.nonlinear.dense`. Like the dense solvers, the loop is compiled once
 and reaches the user function through first-class function values (see
 :mod:`jacsolve._numba.pointers`): :func:`solve_krylov` takes the arguments of
@@ -20,13 +22,14 @@ from numba import types
 from .._numba.options import cached_njit, kernel_njit
 from .._numba.addresses import function_loader
 from .._numba.pointers import ADDRESSED_ARGS, F1, I1
-from ..derivatives.kernels import COMPLEX_STEP, all_finite, jvp_complex
+from ..derivatives.kernels import COMPLEX_STEP, all_finite, jvp_central, jvp_complex
 from ..status import (BAD_F_SIZE, EVAL_FAILED, EVAL_OK, EVAL_SIZE, MAXITER, NONFINITE,
                       NOT_COMPLEX_SAFE, OK, STALLED, SUCCESS)
 from .dense import (EXTRA, KRYLOV, NFAIL, NFEV, NIT, NSLOW, algorithm, call_solver, copy_into,
                     dot, line_search, load_callback, load_ev, maxabs, norm2, record,
                     solver_signature, take_step)
 
+CBRT_EPS = np.finfo(np.float64).eps ** (1.0 / 3.0)
 RESTART = 40          # GMRES restart length
 MAX_INNER = 1000      # J v products per Newton step at most
 ETA_MAX = 0.9
@@ -35,6 +38,19 @@ ETA_MAX = 0.9
 def jvp_signature(argty):
     """``jvp(x, args, v, out, stats) -> int64``: out = J(x) v; a status code."""
     return types.int64(F1, argty, F1, F1, I1)
+
+
+@cached_njit
+def store_product(Jv, status, nfev, out, stats):
+    """Copy a J v kernel's product into out; the solve status of it."""
+    stats[NFEV] += nfev
+    if Jv.size != out.size:
+        return BAD_F_SIZE
+    if status == NOT_COMPLEX_SAFE:
+        return NOT_COMPLEX_SAFE
+    for i in range(out.size):
+        out[i] = Jv[i]
+    return OK if all_finite(out) else NONFINITE
 
 
 @kernel_njit(inline=True)
@@ -47,14 +63,31 @@ def jvp_complex_into(fun, x, args, v, out, stats):
         stats[NFAIL] += 1
         stats[NFEV] += 1
         return NONFINITE
-    stats[NFEV] += nfev
-    if Jv.size != out.size:
-        return BAD_F_SIZE
-    if status == NOT_COMPLEX_SAFE:
-        return NOT_COMPLEX_SAFE
-    for i in range(out.size):
-        out[i] = Jv[i]
-    return OK if all_finite(out) else NONFINITE
+    return store_product(Jv, status, nfev, out, stats)
+
+
+@kernel_njit(inline=True)
+def jvp_central_into(fun, x, args, v, out, stats):
+    """out = J(x) v by central differences along v (step eps^(1/3) max(1, |x|) / |v|):
+    the J v of ``jac="auto"`` for a function that is not complex-safe; a solve status."""
+    vmax = maxabs(v)
+    h = CBRT_EPS * max(1.0, maxabs(x)) / (vmax if vmax > 0.0 else 1.0)
+    try:
+        Jv, status, nfev = jvp_central(fun, x, args, v, h)
+    except Exception:
+        stats[NFAIL] += 1
+        stats[NFEV] += 2
+        return NONFINITE
+    return store_product(Jv, status, nfev, out, stats)
+
+
+# J v kernels by the name of the Jacobian method that gives them (see jvp_name)
+JVP_KERNELS = {"jvp": jvp_complex_into, "jvp-central": jvp_central_into}
+
+
+def jvp_name(jac_method: str) -> str:
+    """The key of :data:`JVP_KERNELS` for a Jacobian method (complex step, else central)."""
+    return "jvp" if jac_method == "complex" else "jvp-central"
 
 
 @cached_njit

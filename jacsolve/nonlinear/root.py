@@ -37,7 +37,7 @@ from . import sparse as SP
 from .._arguments import as_args, as_vector, positive_float, positive_int
 from .._numba.calls import evaluate_once, is_typing_error, typing_message
 from .._numba.options import is_jitted, python_version, warn_if_python
-from .._numba.prepared import prepare, returning_form
+from .._numba.prepared import auto_method, prepare, returning_form
 from .._numba.tiers import address_kernel, addressed_args, specialised
 from .._numba.pointers import (ADDRESSED_ARGS, CALLBACK_SIGNATURE, Pointer, algorithm_pointer,
                                entry_point, ev_signature, jac_signature, kernel_addresses,
@@ -51,6 +51,7 @@ __all__ = ["solve", "RootResult", "ConvergenceError"]
 METHODS = {"auto": NW.AUTO, "newton": NW.NEWTON, "trust-region": NW.TRUST_REGION,
            "broyden": NW.BROYDEN, "krylov": NW.KRYLOV}
 DENSE_MAX = 1000  # "auto" without sparsity switches to "krylov" above this many unknowns
+JAC_METHODS = ("complex", "central", "forward", "richardson")
 
 
 @dataclass(frozen=True, repr=False)
@@ -83,6 +84,10 @@ class RootResult:
         ``"auto"`` with another method shows as a jump up).
     method : str
         The method that produced x (``"auto (trust-region)"`` for example).
+    jac_method : str
+        How Jacobians (or J v products) were taken: ``"complex"``,
+        ``"central"``, ``"forward"``, ``"richardson"`` or ``"analytic"``;
+        with ``jac="auto"`` the method it chose.
     """
     x: np.ndarray
     fun: np.ndarray
@@ -95,12 +100,14 @@ class RootResult:
     fnorm: float
     history: np.ndarray
     method: str
+    jac_method: str = ""
 
     def __repr__(self) -> str:
         with np.printoptions(precision=6, threshold=8, edgeitems=3):
             x = repr(self.x)
         return (f"RootResult(success={self.success}, status={self.status.name}, "
-                f"fnorm={self.fnorm:.3e}, method={self.method!r},\n"
+                f"fnorm={self.fnorm:.3e}, method={self.method!r}, "
+                f"jac_method={self.jac_method!r},\n"
                 f"           nit={self.nit}, nfev={self.nfev}, njev={self.njev},\n"
                 f"           x={x},\n"
                 f"           message={self.message!r})")
@@ -114,7 +121,7 @@ class ConvergenceError(RuntimeError):
         self.result = result
 
 
-def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
+def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="auto",
           tol: float = 1e-10, xtol: float = 1e-12, maxiter: Optional[int] = None,
           sparsity=None, callback: Optional[Callable] = None,
           raise_on_failure: bool = False) -> RootResult:
@@ -143,11 +150,17 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         test holds; with ``sparsity``, sparse Newton; above 1000 unknowns
         without ``sparsity``, Krylov.
     jac : str or callable, optional
-        How to get Jacobians: ``"complex"`` (default; exact, needs a
-        complex-safe fun), ``"central"``, ``"forward"``, ``"richardson"``
-        (see :func:`jacsolve.jacobian`), or a callable ``jac(x, *args)``
-        returning the (n, n) Jacobian (a scipy sparse matrix is accepted with
-        ``sparsity``).
+        How to get Jacobians: ``"auto"`` (default): complex step when fun
+        compiles for complex input and a one-time check (the first
+        Jacobian against central differences, kept per function) finds it
+        right, else central differences; the result's ``jac_method`` says
+        which. ``"complex"`` (exact, needs a complex-safe fun: an error
+        naming the operation otherwise), ``"central"``, ``"forward"``,
+        ``"richardson"`` (see :func:`jacsolve.jacobian`), or a callable
+        ``jac(x, *args)`` returning the (n, n) Jacobian (a scipy sparse
+        matrix is accepted with ``sparsity``). With ``method="krylov"``,
+        ``"auto"`` gives J v by complex step or, for a function that is not
+        complex-safe, by central differences.
     tol : float, optional
         Residual tolerance: success means ``max_i |F_i(x)| <= tol`` at the
         returned x, and the iteration stops as soon as that holds.
@@ -226,6 +239,9 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
     analytic = callable(jac)
     jname = "analytic" if analytic else _jac_name(jac)
+    auto = jname == "auto"
+    if auto:  # complex step if the one-time check finds it right (x0 not finite: "central")
+        jname = auto_method(fun, x, args, "central", names=("x0", "args"))
     if sparsity is not None:
         if code not in (NW.AUTO, NW.NEWTON):
             raise ValueError(f"method={method!r} does not use sparsity; with sparsity use "
@@ -238,9 +254,11 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
     else:
         if code == NW.AUTO and n > DENSE_MAX:
             code = NW.KRYLOV
-        if code == NW.KRYLOV and (analytic or jname != "complex"):
-            raise ValueError("method='krylov' is Jacobian-free (J v by complex step); it "
-                             f"takes no jac, got jac={jac!r}")
+        if code == NW.KRYLOV and (analytic or not (jname == "complex" or auto)):
+            raise ValueError("method='krylov' is Jacobian-free (J v by complex step, or by "
+                             "central differences with jac='auto' for a function that is "
+                             f"not complex-safe); it takes jac='auto' or 'complex', got "
+                             f"jac={jac!r}")
         run = _dense_entry(fun, x, args, code, jac if analytic else None, jname, callback)
     try:
         status, xr, f, stats, hist = run(x, args, code, tol, xtol, maxiter)
@@ -250,7 +268,7 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="complex",
         raise
     if status < 0 or (status == NW.NONFINITE and stats[NW.NIT] == 0):
         _raise_fault(status, fun, x, args)
-    result = _result(xr, f, status, stats, hist, method, tol)
+    result = _result(xr, f, status, stats, hist, method, tol, jname)
     if raise_on_failure and not result.success:
         raise ConvergenceError(result)
     return result
@@ -275,9 +293,9 @@ def _writable(args: tuple) -> tuple:
 
 
 def _jac_name(jac) -> str:
-    if type(jac) is str and jac in NW.JACOBIAN_KERNELS and jac != "analytic":
+    if type(jac) is str and (jac in NW.JACOBIAN_KERNELS and jac != "analytic" or jac == "auto"):
         return jac
-    return canonical_method(jac, name="jac")
+    return canonical_method(jac, JAC_METHODS, name="jac")
 
 
 def _check_x0(x):
@@ -321,12 +339,14 @@ def _raise_fault(status, fun, x0, args):
 
 
 def compile_error(exc, jname):
-    """The TypeError for fun that numba could not compile (``jname``: the Jacobian method)."""
+    """The TypeError for fun that numba could not compile (``jname``: the Jacobian method);
+    under complex step the hint comes first, numba's words after it."""
     if not is_typing_error(exc):
         return exc
-    hint = (f" If complex step is the cause: {NOT_COMPLEX_SAFE_HINT}; or use jac='central'."
-            if jname == "complex" else "")
-    return TypeError(typing_message(exc, "fun") + hint)
+    if jname != "complex":
+        return TypeError(typing_message(exc, "fun"))
+    return TypeError(f"{NOT_COMPLEX_SAFE_HINT}; use jac='auto' (the default) or "
+                     f"jac='central' for a function that is not. {typing_message(exc, 'fun')}")
 
 
 # ------------------------------------------------------------- entry points
@@ -346,12 +366,13 @@ def addressed_kernels(derivative: str) -> np.ndarray:
     of the solver, for the address tier (the same for every user function):
     ``derivative`` is a Jacobian method of
     :data:`~jacsolve.nonlinear.dense.JACOBIAN_KERNELS` (the solver is
-    ``solve_dense``) or ``"jvp"`` (Krylov's J v, and ``solve_krylov``)."""
+    ``solve_dense``) or a key of :data:`~jacsolve.nonlinear.krylov.JVP_KERNELS`
+    (Krylov's J v, and ``solve_krylov``)."""
     found = _KERNELS.get(derivative)
     if found is not None:
         return found
-    if derivative == "jvp":
-        second = (address_kernel(KR.jvp_complex_into), KR.jvp_signature(ADDRESSED_ARGS))
+    if derivative in KR.JVP_KERNELS:
+        second = (address_kernel(KR.JVP_KERNELS[derivative]), KR.jvp_signature(ADDRESSED_ARGS))
         solver = (KR.solve_krylov, KR.ADDRESSED_SOLVER_SIGNATURE)
     else:
         second = (address_kernel(NW.JACOBIAN_KERNELS[derivative]),
@@ -366,13 +387,13 @@ def addressed_kernels(derivative: str) -> np.ndarray:
 def _addressed_entry(fun, krylov, jname, args):
     """The address-tier solve, or None when args do not pack into one vector."""
     try:
-        packed = addressed_args(fun, args, real=True, complex_=krylov or jname == "complex",
+        packed = addressed_args(fun, args, real=True, complex_=jname == "complex",
                                 jac="jac")
     except TypeError as exc:
         raise adapter_error(exc) from None
     if packed is None:
         return None
-    kernels = addressed_kernels("jvp" if krylov else jname)
+    kernels = addressed_kernels(KR.jvp_name(jname) if krylov else jname)
     entry = KR.solve_krylov_addressed if krylov else NW.solve_dense_addressed
     p, rc, rj, cc, cj = packed
 
@@ -402,7 +423,7 @@ def _compiled_entry(fun, krylov, jac, jname, args):
             ev = _ev_pointer(fun, argty)
             if krylov:
                 algorithm, sig = KR.solve_krylov, KR.jvp_signature(argty)
-                derivative = Pointer(specialised(KR.jvp_complex_into, fun), sig)
+                derivative = Pointer(specialised(KR.JVP_KERNELS[KR.jvp_name(jname)], fun), sig)
             else:
                 algorithm, sig = NW.solve_dense, jac_signature(argty)
                 target = fun if jac is None else jac
@@ -471,7 +492,7 @@ def _dense_entry(fun, x, args, code, jac, jname, callback):
     ev = partial(python_version(NW.evaluate_into), fun)
     if code == NW.KRYLOV:
         solver = python_version(KR.solve_krylov)
-        derivative = partial(python_version(KR.jvp_complex_into), fun)
+        derivative = partial(python_version(KR.JVP_KERNELS[KR.jvp_name(jname)]), fun)
     else:
         solver = python_version(NW.solve_dense)
         target = fun if jac is None else jac
@@ -514,7 +535,7 @@ def _sparse_entry(fun, x, args, jac, sparsity, callback):
 
 
 # -------------------------------------------------------------------- results
-def _result(x, f, status, stats, hist, method, tol):
+def _result(x, f, status, stats, hist, method, tol, jac_method=""):
     st = _STATUS[status]
     fnorm = float(NW.maxabs(f))
     success = status == NW.SUCCESS and fnorm <= tol
@@ -525,7 +546,8 @@ def _result(x, f, status, stats, hist, method, tol):
         msg += (f"; fun raised or returned inf/NaN at {nfail} trial point"
                 f"{'s' if nfail > 1 else ''}, treated as failed steps")
     name = _NAMES.get((method, used)) or _method_name(method, used)
-    return RootResult(x, f, success, st, msg, nit, nfev, njev, fnorm, hist[:nhist].copy(), name)
+    return RootResult(x, f, success, st, msg, nit, nfev, njev, fnorm, hist[:nhist].copy(), name,
+                      jac_method)
 
 
 _STATUS = {int(s): s for s in Status}

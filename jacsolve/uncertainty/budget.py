@@ -4,7 +4,8 @@
   contribution and share of u(y)^2, per output (GUM 8; JCGM 100 table layout).
 * :func:`effective_dof`: Welch--Satterthwaite effective degrees of freedom
   (GUM G.4.1), generalised to correlated inputs and second-order terms.
-* :func:`coverage_factor`: k = t_p(nu_eff) (GUM G.3, G.6).
+* :func:`coverage_factor`: k = t_p(nu_eff), nu_eff truncated to an integer
+  by default (GUM G.3, G.6.4).
 * :func:`check_p`: the one check of a coverage probability.
 """
 from __future__ import annotations
@@ -25,12 +26,27 @@ def check_p(p) -> float:
     return float(p)
 
 
-def coverage_factor(p: float, dof) -> np.ndarray | float:
-    """k = t_p(dof): the two-sided Student t quantile ((1 + p) / 2); normal for dof = inf."""
+def coverage_factor(p: float, dof, truncate_dof: bool = True) -> np.ndarray | float:
+    """k = t_p(dof): the two-sided Student t quantile ((1 + p) / 2); normal for dof = inf.
+
+    With ``truncate_dof`` (the default, GUM G.6.4) a non-integer ``dof`` (an
+    effective nu_eff) is first truncated to the next lower integer, as the GUM
+    does to read its t table (GUM H.1.6: nu_eff = 16.7 -> 16, k_99 = 2.92);
+    ``dof`` below 1 is used as it is. ``truncate_dof=False`` evaluates the t
+    quantile at the fractional ``dof``, a slightly smaller k.
+
+    Examples
+    --------
+    >>> from jacsolve.uncertainty import coverage_factor
+    >>> round(coverage_factor(0.99, 16.7), 2), round(coverage_factor(0.99, 16.7, False), 2)
+    (2.92, 2.9)
+    """
     q = 0.5 * (1.0 + check_p(p))
     from scipy import stats  # imported here: it takes about a second to import
 
     d = np.asarray(dof, dtype=float)
+    if truncate_dof:
+        d = np.where(np.isfinite(d) & (d >= 1.0), np.floor(d), d)
     k = np.where(np.isinf(d), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(d), 1.0, d)))
     return float(k) if k.ndim == 0 else k
 

@@ -22,12 +22,11 @@ import numba
 import numpy as np
 
 from .._arguments import as_args, as_vector, positive_int
-from .._numba.calls import call_kernel
+from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import NUMBA_OPTIONS
-from .._numba.prepared import prepare, returning_form
+from .._numba.prepared import auto_method, prepare, probe_bounds, returning_form
 from .._numba.tiers import bind
-from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NOT_COMPLEX_SAFE, all_finite,
-                                   jacobian_complex_t)
+from ..derivatives.kernels import BAD_OUTPUT_SIZE, NOT_COMPLEX_SAFE, all_finite
 from ..status import FunctionError, Status, not_complex_safe
 from .budget import check_p, effective_dof
 from .inputs import as_dof, as_names, input_uncertainty
@@ -58,28 +57,37 @@ def _stacked(F, rec):
     return G
 
 
-def implicit_jacobians_t(F, rec, y, x, args, hy, hx):
-    """Complex-step ``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args):
-    one Jacobian of F over z = (y, x) from :func:`jacsolve.kernels.jacobian_complex_t`,
-    bound to F's stacked form by :func:`jacsolve._numba.tiers.bind` (a compiled F
-    takes the cached address tier, evaluated at complex points only).
+def implicit_jacobians_t(F, rec, y, x, args, scale, jac="complex"):
+    """``J_y^T`` (n_y, m) and ``J_x^T`` (n_x, m) of F(y, x, *args): one Jacobian of F
+    over z = (y, x), by the method ``jac`` ("auto" resolved to "complex" or
+    "richardson" by the one-time check on F's stacked form), from the drivers of
+    :func:`jacsolve.jacobian` bound to the stacked form by
+    :func:`jacsolve._numba.tiers.bind` (a compiled F takes the cached address
+    tier). Steps are those of :func:`jacsolve.jacobian` with ``x_scale = scale``.
 
-    Returns (Jyt, Jxt, status, nfev).
+    Returns (Jyt, Jxt, status, nfev, method).
     """
+    from ..derivatives import differences as D  # imported on first use: it loads the drivers
+
     ny = y.size
     G = _stacked(F, rec)
+    z = np.concatenate((y, x))
+    gargs = (float(ny),) + args
+    if jac == "auto":
+        jac = auto_method(G, z, gargs, "richardson")
+    complex_ = jac == "complex"
+    inf = np.full(z.size, np.inf)
     try:
-        call = bind(jacobian_complex_t, G, real=False, complex_=True, jac="jac")
-        Jt, status, nfev = call_kernel(call, np.concatenate((y, x)), (float(ny),) + args,
-                                       np.concatenate((hy, hx)), name="F")
+        call = bind(D._DRIVERS[jac], G, real=not complex_, complex_=complex_, jac="jac")
+        out = call_kernel(call, z, gargs, np.empty(0), D.DEFAULT_REL_STEP[jac], scale, -inf,
+                          inf, name="F")
     except TypeError as exc:
         if "not complex-safe" not in str(exc):
             raise
         raise not_complex_safe("F", detail=prepare(G).complex_reason or
-                               "it cannot be evaluated at complex y or x",
-                               instead="propagate_implicit differentiates F by complex "
-                                       "step") from None
-    return Jt[:ny], Jt[ny:], status, nfev
+                               "it cannot be evaluated at complex y or x") from None
+    Jt, status, nfev = out[0], out[-2], out[-1]
+    return Jt[:ny], Jt[ny:], status, nfev, jac
 
 
 @dataclass(frozen=True, repr=False, slots=True)
@@ -102,12 +110,16 @@ class ImplicitPropagation(Propagation):
     message : str
     root : RootResult or None
         What :func:`jacsolve.solve` returned.
+    jac_method : str
+        How the sensitivities J_y, J_x were taken (``"complex"``,
+        ``"central"`` or ``"richardson"``; with ``jac="auto"`` the method it
+        chose; the solve's own is ``root.jac_method``).
     """
     root: Any = None
 
 
 def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=None, args=(),
-                       tol: float = 1e-12, names: Sequence[str] = None,
+                       tol: float = 1e-12, jac: str = "auto", names: Sequence[str] = None,
                        output_names: Sequence[str] = None, **solve_options
                        ) -> ImplicitPropagation:
     """Propagate uncertainty to ``y`` defined by ``F(y, x, *args) = 0`` (JCGM 102 6.2.2).
@@ -115,9 +127,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     Parameters
     ----------
     F : callable
-        ``F(y, x, *args)`` returning m = len(y) values. It must be
-        complex-safe (sensitivities are taken by complex step): no ``abs``,
-        comparisons or branches on y or x. A numba function
+        ``F(y, x, *args)`` returning m = len(y) values. A numba function
         (``@jacsolve.jit``) runs compiled.
     y0 : array_like, shape (m,)
         Starting guess for the solve.
@@ -129,6 +139,15 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
         Extra arguments of F.
     tol : float, optional
         Residual tolerance of the solve, ``max |F(y, x)| <= tol``.
+    jac : {"auto", "complex", "central", "richardson"}, optional
+        How the solve and the sensitivities differentiate F. ``"auto"``
+        (default): complex step when F compiles for complex input and a
+        one-time check (its Jacobian against central differences) finds it
+        right; otherwise central differences for the solve and Richardson
+        extrapolation for the sensitivities. ``result.jac_method`` says
+        which. ``"complex"`` needs a complex-safe F (no ``abs``,
+        comparisons or branches on y or x): an error naming the operation
+        otherwise.
     **solve_options
         Passed to :func:`jacsolve.solve` (e.g. ``method``, ``maxiter``).
 
@@ -157,6 +176,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     """
     F = returning_form(F)  # the in-place form, as y = F(x, *args)
     from ..nonlinear import solve  # imported on first use: it loads the solvers
+    from ..nonlinear.root import JAC_METHODS
 
     xv = as_vector(x, "x")
     yv = as_vector(y0, "y0")
@@ -167,22 +187,31 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     nu = as_dof(dof, n)
     names = as_names(names, n, "names")
     output_names = as_names(output_names, m, "output_names")
+    if not (type(jac) is str and (jac == "auto" or jac in JAC_METHODS)):
+        raise ValueError(f"jac must be 'auto' or one of {', '.join(map(repr, JAC_METHODS))}, "
+                         f"got {jac!r}")
     rec = model_record(F, "F", stacklevel=4)
-    root = solve(F, yv, args=(xv,) + args, tol=tol, **solve_options)
+    # F at the start, from Python: errors in the caller's names (F, y0), not the solver's
+    f0 = evaluate_once(F, yv, (xv,) + args, "F")[0]
+    if f0.size != m:
+        raise ValueError(f"F must return len(y0) = {m} values (a square system in y); it "
+                         f"returned {f0.size}: give y0 one entry per equation of F")
+    probe_bounds(F, f0, yv, (xv,) + args,
+                 ("y0", "x") + tuple(f"args[{i}]" for i in range(len(args))), "F")
+    root = solve(F, yv, args=(xv,) + args, tol=tol, jac=jac, **solve_options)
     y = np.asarray(root.x, dtype=np.float64).reshape(-1)
     nfev = int(getattr(root, "nfev", 0))
     result = _Result(scalar, y, xv, uu, V, nu, names, output_names, root)
     if not root.success:
         return result.failed(nfev, root.status, f"F(y, x) = 0 was not solved: {root.message}")
-    hy = COMPLEX_STEP * np.maximum(np.abs(y), 1.0)
-    hx = COMPLEX_STEP * np.maximum(np.abs(xv), np.where(uu > 0, uu, 1.0))
-    Jyt, Jxt, status, nf = implicit_jacobians_t(F, rec, y, xv, args, hy, hx)
+    scale = np.concatenate((np.ones(m), np.where(uu > 0, uu, 1.0)))
+    Jyt, Jxt, status, nf, jac_method = implicit_jacobians_t(F, rec, y, xv, args, scale, jac)
+    result.jac_method = jac_method
     nfev += int(nf)
     if status == BAD_OUTPUT_SIZE:
         raise FunctionError(f"F must return len(y0) = {m} values for a square system")
     if status == NOT_COMPLEX_SAFE:
-        raise not_complex_safe("F", detail="it returned real values for complex y or x",
-                               instead="propagate_implicit differentiates F by complex step")
+        raise not_complex_safe("F", detail="it returned real values for complex y or x")
     Jy, Jx = Jyt.T, Jxt.T
     if not (all_finite(Jyt.ravel()) and all_finite(Jxt.ravel())):
         return result.failed(nfev, Status.NONFINITE,
@@ -205,6 +234,7 @@ class _Result:
     def __init__(self, scalar, y, x, u, V, nu, names, output_names, root):
         self.scalar, self.y, self.x, self.u, self.V, self.nu = scalar, y, x, u, V, nu
         self.names, self.output_names, self.root = names, output_names, root
+        self.jac_method = getattr(root, "jac_method", "") or "none"  # the sensitivities' method
 
     def make(self, std, Vy, C, dof, nfev, success, status, message) -> ImplicitPropagation:
         s = self.scalar
@@ -213,7 +243,7 @@ class _Result:
             shaped(dof, s), "linear", None, shaped(std, s),
             False if s else np.zeros(self.y.size, bool), self.x, self.u, self.nu, nfev,
             self.names, self.output_names, self.V, success, Status(int(status)), message,
-            self.root)
+            self.jac_method, self.root)
 
     def failed(self, nfev, status, message) -> ImplicitPropagation:
         """A result whose uncertainties are NaN: the solve or the Jacobians failed."""
@@ -225,7 +255,7 @@ class _Result:
 
 def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float = 0.95,
                           kind: str = "symmetric", seed=None, tol: float = 1e-10,
-                          maxiter: int = 50, jac: str = "complex"):
+                          maxiter: int = 50, jac: str = "auto"):
     """Monte Carlo propagation through ``F(y, x) = 0``: one solve per draw (JCGM 102 7).
 
     Parameters
@@ -246,7 +276,9 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
         Default coverage probability and interval kind of the result.
     seed : int, numpy.random.Generator or None, optional
     tol, maxiter, jac
-        Passed to :func:`jacsolve.solve_batch`.
+        Passed to :func:`jacsolve.solve_batch`: ``jac="auto"`` (default) uses
+        complex step where a one-time check finds it right for F, central
+        differences otherwise; ``message`` names the method used.
 
     Returns
     -------
@@ -293,7 +325,7 @@ def propagate_implicit_mc(F: Callable, y0, inputs, *, n: int = 100_000, p: float
     ok = res.success & np.all(np.isfinite(res.x), axis=1)
     Y = res.x[ok]
     n_bad = int(n - ok.sum())
-    message = f"{n} draws, one solve each"
+    message = f"{n} draws, one solve each (Jacobians: {res.jac_method})"
     bad_status = Status.NONFINITE
     if n_bad:
         codes, counts = np.unique(np.asarray(res.status)[~ok], return_counts=True)

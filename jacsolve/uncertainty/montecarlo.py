@@ -15,6 +15,11 @@ they are selected in compiled code and only the tails are sorted. A plain
 Python function works too: it is called on all draws at once when it
 vectorises correctly (checked on a few draws), and draw by draw otherwise.
 
+With ``client=`` the same :class:`Runner` evaluates chunks of draws on the
+workers of a Dask cluster (:mod:`jacsolve.distributed.montecarlo`): block
+moments are merged in block order and the covariance slices added in slice
+order there too, so a cluster run has the bits of a local one.
+
 :func:`validate` is the check of JCGM 101 clause 8: does the GUM (linear)
 coverage interval agree with the Monte Carlo one to a numerical tolerance?
 
@@ -23,6 +28,7 @@ scalar model gives floats, a vector model arrays.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -49,13 +55,16 @@ from .sampling import BLOCK, SamplingPlan, fill_block, seed_key
 
 __all__ = ["propagate_mc", "MonteCarloResult", "validate", "Validation",
            "numerical_tolerance", "NonFiniteWarning", "coverage_intervals", "check_kind",
-           "as_inputs", "result_from_values", "CHUNK"]
+           "as_inputs", "result_from_values", "result_from_stats", "finish", "Runner",
+           "NotConvergedWarning", "comoment_slices", "covariance_from", "adaptive_batch",
+           "CHUNK"]
 
 CHUNK = 32 * BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
 HIST_BINS = 200
 PARALLEL_MIN = 16 * BLOCK  # draws from which threads pay for their start-up
 SUBSAMPLE = 8192        # values that locate the tails before the compiled selection
-COV_ROWS = 65_536       # rows per BLAS product of the covariance (bounded extra memory)
+PROGRESS_DRAWS = 1 << 22  # draws between two progress reports of a local run
+COV_ROWS = 65_536       # draws per slice of the covariance sums (a multiple of BLOCK)
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -369,22 +378,59 @@ def _merge(counts: np.ndarray, moments: np.ndarray):
     return int(total), mean, var
 
 
-def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray):
-    """Covariance of the (finite) rows of Y about their mean.
+@cached_njit
+def _comoment(Y, mean, i0, i1, C):
+    """C = the sum over the finite rows y of Y[i0:i1] of (y - mean)(y - mean)^T.
 
-    One output: the merged variance ``var`` itself. Several: BLAS products
-    of centred slices of COV_ROWS rows (numerically sound, no copy of the
-    whole sample).
+    Plain loops in a fixed order (no BLAS, whose summation order may change
+    with its thread count): the same rows give the same bits in any process.
     """
     m = Y.shape[1]
-    if m == 1:
+    C[:, :] = 0.0
+    d = np.empty(m)
+    for i in range(i0, i1):
+        ok = True
+        for a in range(m):
+            d[a] = Y[i, a] - mean[a]
+            ok = ok and np.isfinite(Y[i, a])
+        if ok:
+            for a in range(m):
+                for b in range(a + 1):
+                    C[a, b] += d[a] * d[b]
+    for a in range(m):
+        for b in range(a):
+            C[b, a] = C[a, b]
+
+
+def comoment_slices(Y: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """(k, m, m): the co-moments about ``mean`` of the finite rows of each slice of
+    :data:`COV_ROWS` draws of Y (rows with NaN or inf are skipped, not removed,
+    so the slices are fixed ranges of draw indices)."""
+    k = -(-Y.shape[0] // COV_ROWS)
+    out = np.empty((k, Y.shape[1], Y.shape[1]))
+    for s in range(k):
+        _comoment(Y, mean, s * COV_ROWS, min(Y.shape[0], (s + 1) * COV_ROWS), out[s])
+    return out
+
+
+def covariance_from(slices, n_finite: int, var: np.ndarray) -> np.ndarray:
+    """The covariance from per-slice co-moments, added in slice order.
+
+    One output: the merged variance ``var`` itself (``slices`` unused). A run
+    split into chunks of whole slices gives the same bits as one piece.
+    """
+    if var.size == 1:
         return var.reshape(1, 1).copy()
-    C = np.zeros((m, m))
-    for c0 in range(0, Y.shape[0], COV_ROWS):
-        Dc = Y[c0:c0 + COV_ROWS] - mean
-        C += Dc.T @ Dc
-    C /= Y.shape[0] - 1
-    return C
+    C = np.zeros((var.size, var.size))
+    for S in slices:
+        C += S
+    return C / (n_finite - 1)
+
+
+def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray, n_finite: int):
+    """Covariance of the finite rows of Y (all draws, in draw order) about their mean."""
+    slices = comoment_slices(Y, mean) if var.size > 1 else ()
+    return covariance_from(slices, n_finite, var)
 
 
 def check_kind(kind) -> str:
@@ -531,9 +577,6 @@ def result_from_values(Y, mean, cov, *, scalar: bool, n_draws: int, n_bad: int, 
     at ``p`` and the histogram are computed first and the values dropped.
     ``bad_status`` is the status for n_bad > 0.
     """
-    std = np.sqrt(np.diag(cov))
-    status = (bad_status if n_bad else Status.NOT_CONVERGED if not converged
-              else Status.SUCCESS)
     cache = {}
     if keep_samples is None:
         keep_samples = Y.size <= 20_000_000
@@ -541,10 +584,26 @@ def result_from_values(Y, mean, cov, *, scalar: bool, n_draws: int, n_bad: int, 
         for k, pair in coverage_intervals(Y, p).items():
             cache[(p, k)] = pair
         cache["histogram"] = _histogram(Y, HIST_BINS)
+    return result_from_stats(mean, cov, Y if keep_samples else None, cache, scalar=scalar,
+                             n_draws=n_draws, n_bad=n_bad, p=p, kind=kind, converged=converged,
+                             digits=digits, tolerance=tolerance, bad_status=bad_status,
+                             message=message, nfev=nfev)
+
+
+def result_from_stats(mean, cov, samples, cache: dict, *, scalar: bool, n_draws: int,
+                      n_bad: int, p: float, kind: str, converged: bool = True,
+                      digits: Optional[int] = None, tolerance=None,
+                      bad_status=Status.NONFINITE, message: str,
+                      nfev: int) -> MonteCarloResult:
+    """The :class:`MonteCarloResult` of merged statistics: ``cache`` holds the intervals
+    {(p, kind): (low, high)} and "histogram" when ``samples`` is None."""
+    std = np.sqrt(np.diag(cov))
+    status = (bad_status if n_bad else Status.NOT_CONVERGED if not converged
+              else Status.SUCCESS)
     return MonteCarloResult(shaped(mean, scalar), shaped(std, scalar), shaped_cov(cov, scalar),
-                            n_draws, n_bad, p, kind, Y if keep_samples else None, converged,
+                            n_draws, n_bad, p, kind, samples, converged,
                             digits, None if tolerance is None else shaped(tolerance, scalar),
-                            status == Status.SUCCESS, message, status, int(nfev), cache)
+                            status == Status.SUCCESS, message, status, int(nfev), dict(cache))
 
 
 # ------------------------------------------------------------------ driver
@@ -558,7 +617,7 @@ class _Model:
         self.jitted = is_jitted(fun)
         self.vectorized = False
         if not self.jitted:
-            warn_if_python(fun, stacklevel=4)
+            warn_if_python(fun, stacklevel=5)
 
     def decide_vectorized(self, X, vectorized):
         """Use one call on all draws if fun gives the draw-by-draw values on a probe."""
@@ -624,6 +683,65 @@ class _Model:
                 from exc
 
 
+class Runner:
+    """The draws of one :func:`propagate_mc` call: sampled, evaluated and reduced by range.
+
+    Built from picklable pieces (fun, the distributions, args, the key), so a
+    Dask worker rebuilds the same runner and gets the same bits for the same
+    draws. ``runner(start, count)`` returns Y (count, m) and the per-block
+    counts and moments of draws start .. start + count - 1 (start a multiple
+    of BLOCK).
+    """
+
+    def __init__(self, fun, dists, args, key, n_first: int, vectorized, parallel: bool):
+        self.fun, self.dists, self.args, self.key = fun, dists, args, key
+        self.plan = SamplingPlan(dists)
+        first = self.plan.draw(key, 0, min(BLOCK, n_first)) if not is_jitted(fun) \
+            else self.plan.first(key)
+        self.model = _Model(fun, args, first, parallel)
+        self.model.decide_vectorized(first, vectorized)
+        self.vectorized = self.model.vectorized
+
+    @property
+    def m(self) -> int:
+        return self.model.m
+
+    @property
+    def scalar(self) -> bool:
+        return self.model.scalar
+
+    def __call__(self, start: int, count: int):
+        model, plan, key = self.model, self.plan, self.key
+        if model.jitted:
+            return model.compiled(plan, key, start, count)
+        Y = np.empty((count, model.m))
+        for c0 in range(0, count, CHUNK):
+            c1 = min(count, c0 + CHUNK)
+            Y[c0:c1] = model(plan.draw(key, start + c0, c1 - c0))
+        nblocks = (count + BLOCK - 1) // BLOCK
+        counts = np.zeros((nblocks, 2), dtype=np.int64)
+        moments = np.empty((nblocks, 2, model.m))
+        _moments_of(Y, counts, moments)
+        return Y, counts, moments
+
+    def run_reporting(self, n: int, progress):
+        """All n draws; with ``progress``, in pieces of PROGRESS_DRAWS that report."""
+        if not progress:
+            return self(0, n)
+        from ..distributed.progress import Progress
+        bar = Progress(progress, n, "draws", "propagate_mc")
+        Y = np.empty((n, self.m))
+        counts, moments = [], []
+        for start in range(0, n, PROGRESS_DRAWS):
+            count = min(n, start + PROGRESS_DRAWS) - start
+            Y[start:start + count], c, mo = self(start, count)
+            counts.append(c)
+            moments.append(mo)
+            bar.add(count)
+        bar.close()
+        return Y, np.concatenate(counts), np.concatenate(moments)
+
+
 def _finite_rows(Y, n_finite):
     """Y without its rows holding NaN or inf (Y itself when all are finite)."""
     return Y if n_finite == Y.shape[0] else Y[np.all(np.isfinite(Y), axis=1)]
@@ -636,11 +754,18 @@ def _batch_stats(Y, counts, moments, p, kind):
     return np.stack([mean, np.sqrt(var), low, high])
 
 
+def _batch_stats(Y, counts, moments, p, kind):
+    """(4, m): mean, u, interval endpoints of one adaptive batch."""
+    n_fin, mean, var = _merge(counts, moments)
+    low, high = coverage_intervals(_finite_rows(Y, n_fin), p)[kind]
+    return np.stack([mean, np.sqrt(var), low, high])
+
+
 def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
                  digits: Optional[int] = None, p: float = 0.95, kind: str = "symmetric",
                  seed=None, keep_samples: Optional[bool] = None, max_draws: int = 10_000_000,
-                 vectorized: Optional[bool] = None,
-                 parallel: Optional[bool] = None) -> MonteCarloResult:
+                 vectorized: Optional[bool] = None, parallel: Optional[bool] = None,
+                 client=None, progress=False) -> MonteCarloResult:
     """Propagate input distributions through ``fun`` by Monte Carlo (JCGM 101).
 
     Parameters
@@ -688,13 +813,27 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         parallel runs cost no extra compilation). The default (None) uses
         them for runs of at least :data:`PARALLEL_MIN` draws (and adaptive
         runs) and one thread below. Both give identical results.
+    client : dask.distributed.Client, str or None, optional
+        Run on a Dask cluster (a ``Client``, or a scheduler address): chunks
+        of draws are evaluated on the workers, which send back only per-block
+        moments, histogram counts and the few values near the interval
+        endpoints, never the draws (two passes over each chunk; see
+        :mod:`jacsolve.distributed.montecarlo`). The result is bit for bit
+        the one of the same call without ``client``, with
+        ``keep_samples=False`` (``samples`` is None). Needs ``pip install
+        "jacsolve[dask]"``.
+    progress : bool or callable, optional
+        Report the draws done: True prints a line on stderr, a callable is
+        called as ``progress(done, total)``. Silent by default.
 
     Returns
     -------
     MonteCarloResult
         ``value`` (also ``mean``), ``std``, ``cov``, ``interval(p, kind)``,
         ``samples``; ``success``, ``status``, ``message``, ``nfev``. A scalar
-        model gives floats, a vector model arrays.
+        model gives floats, a vector model arrays. An adaptive run stopped by
+        ``max_draws`` has ``success=False`` and ``status=NOT_CONVERGED`` and
+        issues a :class:`NotConvergedWarning`.
 
     Examples
     --------
@@ -709,7 +848,7 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     (True, 0)
     >>> low, high = r.interval(0.95, kind="shortest")
     """
-    fun = returning_form(fun)  # the in-place form, as y = fun(x, *args)
+    user_fun, fun = fun, returning_form(fun)  # the in-place form, as y = fun(x, *args)
     dists = as_inputs(inputs)
     args = as_args(args)
     p = check_p(p)
@@ -725,59 +864,75 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
         if n < 2:
             raise ValueError(f"n must be >= 2, got {n}")
     key = seed_key(seed)
-    plan = SamplingPlan(dists)
-    first = plan.draw(key, 0, min(BLOCK, n if n is not None else BLOCK)) \
-        if not is_jitted(fun) else plan.first(key)
     if parallel is None:
         parallel = digits is not None or n >= PARALLEL_MIN
-    model = _Model(fun, args, first, bool(parallel))
-    model.decide_vectorized(first, vectorized)
-
-    def run(start, count):
-        """Y (count, m) of draws start.., and its per-block counts and moments."""
-        if model.jitted:
-            return model.compiled(plan, key, start, count)
-        Y = np.empty((count, model.m))
-        for c0 in range(0, count, CHUNK):
-            c1 = min(count, c0 + CHUNK)
-            Y[c0:c1] = model(plan.draw(key, start + c0, c1 - c0))
-        nblocks = (count + BLOCK - 1) // BLOCK
-        counts = np.zeros((nblocks, 2), dtype=np.int64)
-        moments = np.empty((nblocks, 2, model.m))
-        _moments_of(Y, counts, moments)
-        return Y, counts, moments
-
+    runner = Runner(fun, dists, args, key, n or BLOCK, vectorized, bool(parallel))
+    if client is not None:
+        if keep_samples:
+            raise ValueError("keep_samples=True cannot be combined with client=: the draws "
+                             "stay on the workers (only their statistics come back)")
+        from ..distributed.montecarlo import propagate_on_cluster
+        return propagate_on_cluster(client, runner, user_fun=user_fun, n=n, digits=digits, p=p, kind=kind,
+                                    max_draws=max_draws, progress=progress)
     tolerance = None
     converged = True
     if digits is None:
-        Y, counts, moments = run(0, n)
+        Y, counts, moments = runner.run_reporting(n, progress)
     else:
-        Y, counts, moments, converged, tolerance = _adaptive(run, p, kind, digits, max_draws)
+        parts = []
 
-    n_draws = Y.shape[0]
+        def batches(batch):
+            for i in itertools.count():
+                Y, c, mo = runner(batch * i, batch)
+                parts.append(Y)
+                yield _batch_stats(Y, c, mo, p, kind), c, mo
+
+        h, batch, converged, tolerance, counts, moments = _adaptive(batches, p, kind, digits,
+                                                                   max_draws)
+        Y = np.concatenate(parts[:h])
     n_fin, mean, var = _merge(counts, moments)
+    cov = _covariance(Y, mean, var, n_fin) if n_fin >= 2 else None
+    return finish(Y.shape[0], n_fin, mean, cov, Y=_finite_rows(Y, n_fin), scalar=runner.scalar,
+                  p=p, kind=kind, keep_samples=keep_samples, converged=converged, digits=digits,
+                  tolerance=tolerance, max_draws=max_draws)
+
+
+class NotConvergedWarning(RuntimeWarning):
+    """An adaptive Monte Carlo run stopped at max_draws before reaching its digits."""
+
+
+def finish(n_draws: int, n_fin: int, mean, cov, *, Y=None, cache=None, scalar: bool, p: float,
+           kind: str, keep_samples, converged: bool, digits, tolerance,
+           max_draws: int) -> MonteCarloResult:
+    """The result of a run from its merged statistics, with its warnings and message.
+
+    ``Y`` holds the finite model values (local runs); a run on a cluster
+    passes ``cache`` instead: the intervals at ``p`` and the histogram.
+    """
     n_bad = n_draws - n_fin
     if n_bad:
-        Y = _finite_rows(Y, n_fin)
         warnings.warn(f"fun returned NaN or inf for {n_bad} of {n_draws} draws "
                       f"({100 * n_bad / n_draws:.3g} %); the statistics use the "
-                      f"{n_fin} finite draws", NonFiniteWarning, stacklevel=2)
+                      f"{n_fin} finite draws", NonFiniteWarning, stacklevel=3)
     if n_fin < 2:
         raise ValueError(f"only {n_fin} of {n_draws} draws gave finite model values")
-    cov = _covariance(Y, mean, var)
     messages = []
     if not converged:
         messages.append(f"not stable to {digits} significant digits after max_draws = "
-                        f"{max_draws} draws")
+                        f"{max_draws} draws (n_draws = {n_draws}); raise max_draws or ask "
+                        "for fewer digits")
+        warnings.warn("propagate_mc: " + messages[-1], NotConvergedWarning, stacklevel=3)
     if n_bad:
         messages.append(f"{n_bad} of {n_draws} draws gave non-finite model values (excluded "
                         "from the statistics)")
     message = "; ".join(messages) or (f"stable to {digits} significant digits" if digits
                                       else f"{n_draws} draws")
-    return result_from_values(Y, mean, cov, scalar=model.scalar, n_draws=n_draws, n_bad=n_bad,
-                              p=p, kind=kind, keep_samples=keep_samples, converged=converged,
-                              digits=digits, tolerance=tolerance, message=message,
-                              nfev=n_draws)
+    common = dict(scalar=scalar, n_draws=n_draws, n_bad=n_bad, p=p, kind=kind,
+                  converged=converged, digits=digits, tolerance=tolerance, message=message,
+                  nfev=n_draws)
+    if cache is not None:
+        return result_from_stats(mean, cov, None, cache, **common)
+    return result_from_values(Y, mean, cov, keep_samples=keep_samples, **common)
 
 
 def as_inputs(inputs) -> list:
@@ -793,27 +948,35 @@ def as_inputs(inputs) -> list:
     return [as_distribution(d, f"inputs[{i}]") for i, d in enumerate(items)]
 
 
-def _adaptive(run, p, kind, digits, max_draws):
-    """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high."""
+def adaptive_batch(p: float) -> int:
+    """Draws per batch of the adaptive procedure: max(100 / (1 - p), 10**4), in whole blocks."""
     batch = max(int(math.ceil(100.0 / (1.0 - p))), 10_000)
-    batch = -(-batch // BLOCK) * BLOCK  # whole blocks: batches are slices of one stream
-    stats, parts, counts, moments = [], [], [], []
-    while True:
-        Y, c, mo = run(batch * len(parts), batch)
-        parts.append(Y)
+    return -(-batch // BLOCK) * BLOCK  # whole blocks: batches are slices of one stream
+
+
+def _adaptive(batches, p, kind, digits, max_draws):
+    """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high.
+
+    ``batches(batch)`` yields (stats, counts, moments) of batches 0, 1, ...
+    of ``batch`` draws each, in order (locally or from a cluster). Returns
+    (h batches used, batch, converged, delta, counts, moments of the h batches).
+    """
+    batch = adaptive_batch(p)
+    stats, counts, moments = [], [], []
+    for st, c, mo in batches(batch):
+        stats.append(st)   # (4, m)
         counts.append(c)
         moments.append(mo)
-        stats.append(_batch_stats(Y, c, mo, p, kind))   # (4, m)
         h = len(stats)
         if h < 2:
             continue
         s = np.sqrt(np.array(stats).var(axis=0, ddof=1) / h)   # std of the averages
-        _, _, var = _merge(np.concatenate(counts), np.concatenate(moments))
+        c, mo = np.concatenate(counts), np.concatenate(moments)
+        _, _, var = _merge(c, mo)
         delta = numerical_tolerance(np.sqrt(var), digits)
         done = bool(np.all(2 * s <= delta))
         if done or batch * (h + 1) > max_draws:
-            return (np.concatenate(parts), np.concatenate(counts), np.concatenate(moments),
-                    done, delta)
+            return h, batch, done, delta, c, mo
 
 
 # --------------------------------------------------------------- validation

@@ -2,7 +2,9 @@
 
 For a model ``y = f(x)`` with input estimates ``x`` and input covariance
 ``V_x``, the first-order (linear) law gives ``V_y = J V_x J^T`` with ``J`` the
-Jacobian of ``f`` at ``x`` (complex step by default: exact to rounding). The
+Jacobian of ``f`` at ``x`` (by default complex step, exact to rounding, for a
+model that a one-time check finds complex-safe; Richardson extrapolation of
+central differences otherwise: see ``jac`` of :func:`propagate`). The
 second-order method (:mod:`~jacsolve.uncertainty.second_order`) adds the
 terms of the note to GUM 5.1.2, generalised to correlated inputs and several
 outputs, and reports the second-order bias of the mean. Every result carries
@@ -30,11 +32,12 @@ import numpy as np
 from .._arguments import as_args, as_vector
 from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import cached_njit, kernel_njit, warn_if_python
-from .._numba.prepared import known, prepare
+from .._numba.prepared import known, prepare, probe_bounds
 from .._numba.addresses import load_complex, load_real
 from .._numba.tiers import addressed_args, bind
 from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NONFINITE, NOT_COMPLEX_SAFE, OK,
-                                   all_finite, as_1d, jacobian_central_t, jacobian_complex_into)
+                                   all_finite, as_1d, jacobian_central_t, jacobian_complex_into,
+                                   jacobian_richardson_t, value_at)
 from ..status import BAD_F0, BAD_U, BAD_X, Status, fault_error, not_complex_safe
 from .budget import Budget, BudgetEntry, coverage_factor, effective_dof
 from .inputs import (as_correlation, as_covariance, as_dof, as_names, first_bad_u,
@@ -48,8 +51,11 @@ __all__ = ["propagate", "Propagation", "Budget", "BudgetEntry", "NonlinearityWar
 EPS = np.finfo(np.float64).eps
 CBRT_EPS = EPS ** (1 / 3)
 CENTRAL_STEP = 1e-3      # central-difference step, in units of each input's u
+RICHARDSON_STEP = 0.1    # initial Richardson step, relative to max(|x|, u) (jacobian's default)
+CENTRAL, COMPLEX, RICHARDSON = 0, 1, 2   # the Jacobian modes of the kernels
 NEAR_ZERO = 1e-11        # first-order u(y) this small relative to the scale: check nonlinearity
-_JAC = {"complex": "complex", "cs": "complex", "central": "central", "3-point": "central"}
+_JAC = {"auto": "auto", "complex": "complex", "cs": "complex", "central": "central",
+        "3-point": "central", "richardson": "richardson"}
 SOLVED = "propagated by the law of propagation of uncertainty"
 NOT_DIFFERENTIABLE = ("some sensitivity coefficients are not finite (fun is not "
                       "differentiable at x?); u(y) is NaN or inf")
@@ -118,19 +124,20 @@ def _finish(out, n, u, V):
 
 
 @cached_njit
-def _steps(x, P, u, complex_step):
+def _steps(x, P, u, mode):
     """Steps for x and every row of P.
 
-    Complex: 1e-20 max(|x|, |P| over its rows, u or 1). Central: 1e-3 u
-    (u = 0: eps^(1/3) max(|x|, 1)).
+    Complex: 1e-20 max(|x|, |P| over its rows, u or 1). Richardson (initial
+    steps): 0.1 max(|x|, |P| over its rows, u or 1). Central: 1e-3 u (u = 0:
+    eps^(1/3) max(|x|, 1)).
     """
     h = np.empty(x.size)
     for j in range(x.size):
-        if complex_step:
+        if mode != CENTRAL:
             big = max(abs(x[j]), u[j] if u[j] > 0 else 1.0)
             for s in range(P.shape[0]):
                 big = max(big, abs(P[s, j]))
-            h[j] = COMPLEX_STEP * big
+            h[j] = (COMPLEX_STEP if mode == COMPLEX else RICHARDSON_STEP) * big
         elif u[j] > 0:
             h[j] = CENTRAL_STEP * u[j]
         else:
@@ -201,7 +208,16 @@ def _point_central(fun, x, args, h, f0, xc, lower, upper, out, r0):
 
 
 @kernel_njit(inline=True)
-def _propagation(fun0, fun, point, complex_step, x, args, P, u, V):
+def _point_richardson(fun, x, args, h, f0, xc, lower, upper, out, r0):
+    """Richardson extrapolation of central differences (``f0``: f(x) if known; ``xc``
+    unused)."""
+    f0, nf0 = value_at(fun, x, args, f0)
+    Jt, Et, status, nfev = jacobian_richardson_t(fun, x, args, f0, h, lower, upper)
+    return _copy_rows(out, r0, Jt, status), nfev + nf0
+
+
+@kernel_njit(inline=True)
+def _propagation(fun0, fun, point, mode, x, args, P, u, V):
     """f(x), the Jacobians (by ``point``) at x and at each row of P, and J V J^T at x.
 
     ``fun0`` gives f(x), ``fun`` the Jacobians: the same function, or its
@@ -218,8 +234,8 @@ def _propagation(fun0, fun, point, complex_step, x, args, P, u, V):
         return out, status, 1, False
     n = x.size
     m = out.shape[1]
-    h = _steps(x, P, u, complex_step)
-    if complex_step:  # complex work space; the bounds and f0 are unused
+    h = _steps(x, P, u, mode)
+    if mode == COMPLEX:  # complex work space; the bounds and f0 are unused
         xc = np.empty(n, np.complex128)
         lower = upper = unknown = h
     else:
@@ -243,13 +259,19 @@ def _propagation(fun0, fun, point, complex_step, x, args, P, u, V):
 @kernel_njit(inline=True)
 def propagation_complex(fun, x, args, P, u, V):
     """:func:`_propagation` with complex-step Jacobians (steps 1e-20 max(|x|, u))."""
-    return _propagation(fun, fun, _point_complex, True, x, args, P, u, V)
+    return _propagation(fun, fun, _point_complex, COMPLEX, x, args, P, u, V)
 
 
 @kernel_njit(inline=True)
 def propagation_central(fun, x, args, P, u, V):
     """:func:`_propagation` with central differences of steps 1e-3 u."""
-    return _propagation(fun, fun, _point_central, False, x, args, P, u, V)
+    return _propagation(fun, fun, _point_central, CENTRAL, x, args, P, u, V)
+
+
+@kernel_njit(inline=True)
+def propagation_richardson(fun, x, args, P, u, V):
+    """:func:`_propagation` with Richardson extrapolation (initial steps 0.1 max(|x|, u))."""
+    return _propagation(fun, fun, _point_richardson, RICHARDSON, x, args, P, u, V)
 
 
 # The address tier of both kernels: one cached function each, for every compiled
@@ -261,7 +283,7 @@ def propagation_central(fun, x, args, P, u, V):
 def propagation_complex_at(x, a, P, u, V):
     """:func:`propagation_complex` of the model whose adapters' addresses are in ``a``."""
     p, rc, rj, cc, cj = a
-    return _propagation(load_real(rc, rj), load_complex(cc, cj), _point_complex, True, x,
+    return _propagation(load_real(rc, rj), load_complex(cc, cj), _point_complex, COMPLEX, x,
                         (p,), P, u, V)
 
 
@@ -270,7 +292,15 @@ def propagation_central_at(x, a, P, u, V):
     """:func:`propagation_central` of the model whose real adapter's addresses are in ``a``."""
     p, rc, rj, cc, cj = a
     fun = load_real(rc, rj)
-    return _propagation(fun, fun, _point_central, False, x, (p,), P, u, V)
+    return _propagation(fun, fun, _point_central, CENTRAL, x, (p,), P, u, V)
+
+
+@cached_njit
+def propagation_richardson_at(x, a, P, u, V):
+    """:func:`propagation_richardson` of the model whose real adapter's addresses are in ``a``."""
+    p, rc, rj, cc, cj = a
+    fun = load_real(rc, rj)
+    return _propagation(fun, fun, _point_richardson, RICHARDSON, x, (p,), P, u, V)
 
 
 # ------------------------------------------------------------------ results
@@ -324,6 +354,9 @@ class Propagation:
         ``Status.SUCCESS``, or ``Status.NONFINITE`` for inf/NaN sensitivities
         (fun not differentiable at x); a :class:`RuntimeWarning` says so too.
     message : str
+    jac_method : str
+        How the sensitivities were taken: ``"complex"``, ``"central"`` or
+        ``"richardson"``; with ``jac="auto"`` the method it chose.
     """
     value: object
     std: object
@@ -344,6 +377,7 @@ class Propagation:
     success: bool = True
     status: Status = Status.SUCCESS
     message: str = SOLVED
+    jac_method: str = "complex"
 
     @property
     def corr(self) -> np.ndarray:
@@ -355,17 +389,21 @@ class Propagation:
         np.fill_diagonal(r, np.where(s > 0, 1.0, np.nan))
         return r
 
-    def coverage_factor(self, p: float = 0.95):
-        """k = t_p(nu_eff) for coverage probability ``p`` (normal when nu_eff is inf)."""
-        return coverage_factor(p, self.dof)
+    def coverage_factor(self, p: float = 0.95, truncate_dof: bool = True):
+        """k = t_p(nu_eff) for coverage probability ``p`` (normal when nu_eff is inf).
 
-    def expanded(self, p: float = 0.95):
-        """Expanded uncertainty U = k u(y)."""
-        return self.coverage_factor(p) * self.std
+        nu_eff (``dof``, kept untruncated) is truncated to the next lower
+        integer first (GUM G.6.4) unless ``truncate_dof=False``.
+        """
+        return coverage_factor(p, self.dof, truncate_dof)
 
-    def interval(self, p: float = 0.95):
+    def expanded(self, p: float = 0.95, truncate_dof: bool = True):
+        """Expanded uncertainty U = k u(y) (k as in :meth:`coverage_factor`)."""
+        return self.coverage_factor(p, truncate_dof) * self.std
+
+    def interval(self, p: float = 0.95, truncate_dof: bool = True):
         """Coverage interval ``(y - U, y + U)`` for coverage probability ``p``."""
-        U = self.expanded(p)
+        U = self.expanded(p, truncate_dof)
         return self.value - U, self.value + U
 
     @property
@@ -393,6 +431,7 @@ class Propagation:
         extra = "" if self.bias is None else f", bias={fmt(self.bias)}"
         return (f"{type(self).__name__}(value={fmt(self.value)}, std={fmt(self.std)}, "
                 f"dof={fmt(self.dof)}, method={self.method!r}{extra}, nfev={self.nfev}, "
+                f"jac_method={self.jac_method!r}, "
                 f"success={self.success}, message={self.message!r})")
 
 
@@ -402,8 +441,7 @@ def _check_status(status: int, m: int) -> None:
     if status == NONFINITE:
         warnings.warn(NOT_DIFFERENTIABLE, RuntimeWarning, stacklevel=3)
     elif status == NOT_COMPLEX_SAFE:
-        raise not_complex_safe(detail="it returned real values for complex x",
-                               instead="Use jac='central' instead")
+        raise not_complex_safe(detail="it returned real values for complex x")
     elif status in (BAD_X, BAD_OUTPUT_SIZE):
         raise fault_error(status, n=m)
     elif status == BAD_F0:
@@ -433,7 +471,7 @@ def _outcome(status: int):
 
 
 def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(),
-              method: str = "linear", jac: str = "complex", names: Sequence[str] = None,
+              method: str = "linear", jac: str = "auto", names: Sequence[str] = None,
               output_names: Sequence[str] = None) -> Propagation:
     """Propagate input uncertainties through ``y = fun(x)`` by the GUM law of propagation.
 
@@ -462,10 +500,17 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
         ``"linear"``: ``V_y = J V_x J^T`` (GUM 5.1.2, 5.2.2; JCGM 102 6.2).
         ``"second-order"``: adds the second-order variance terms and the
         bias of the mean (see Notes).
-    jac : {"complex", "central"}, optional
-        Sensitivities by complex step (exact to rounding; ``fun`` must be
-        complex-safe) or by central differences with steps ``1e-3 u_i``
-        scaled to each input's uncertainty (for functions that are not).
+    jac : {"auto", "complex", "central", "richardson"}, optional
+        ``"auto"`` (default): complex step when ``fun`` compiles for complex
+        input and a one-time check (its Jacobian at ``x`` against central
+        differences, kept per function) finds it right; Richardson
+        extrapolation otherwise (``arctan2``, ``abs``, comparisons...).
+        ``result.jac_method`` says which. ``"complex"``: complex step (exact
+        to rounding; an error naming the operation for a function that is not
+        complex-safe). ``"central"``: central differences with steps
+        ``1e-3 u_i`` scaled to each input's uncertainty. ``"richardson"``:
+        Ridders' extrapolation of central differences from steps
+        ``0.1 max(|x_i|, u_i)`` (~1e-12 relative, up to 16n evaluations).
     names, output_names : sequence of str, optional
         Labels for the budget table.
 
@@ -522,15 +567,15 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     >>> r = jacsolve.propagate(power, [10.0, 50.0], u=[0.1, 0.5], dof=[9, 20])
     >>> print(round(r.value, 6), round(r.std, 6), round(r.dof, 2))
     2.0 0.044721 13.68
-    >>> lo, hi = r.interval(0.95)
+    >>> lo, hi = r.interval(0.95)        # k = t_0.975(13): nu_eff truncated (GUM G.6.4)
     >>> print(round(lo, 4), round(hi, 4))
-    1.9039 2.0961
+    1.9034 2.0966
     """
     if method != "linear" and method != "second-order":
         raise ValueError(f"method must be 'linear' or 'second-order', got {method!r}")
     jac_mode = _JAC.get(jac) if type(jac) is str else None
     if jac_mode is None:
-        raise ValueError(f"jac must be 'complex' or 'central', got {jac!r}")
+        raise ValueError(f"jac must be 'auto', 'complex', 'central' or 'richardson', got {jac!r}")
     if type(x) is _NDARRAY and x.dtype is _F64 and x.ndim == 1 and x.size:
         flags = x.flags
         xv = x if flags.c_contiguous and flags.writeable else as_vector(x, "x", finite=False)
@@ -548,8 +593,13 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     if names is not None:
         names = as_names(names, n, "names")
     bound = None
+    rec = known(fun)
+    if jac_mode == "auto":  # complex step if the one-time check finds it right
+        safe = None if rec is None else rec.complex_safe
+        if safe is None:
+            safe = model_record(fun, stacklevel=3).complex_verdict(xv, args)
+        jac_mode = "complex" if safe else "richardson"
     if not args and type(fun) is _CPU_DISPATCHER:  # a compiled model seen before: one lookup
-        rec = known(fun)
         if rec is not None:
             bound = rec.specialised.get(_NO_ARGS[jac_mode])
     call, a, scalar = bound if bound is not None else _bound(fun, xv, args, jac_mode)
@@ -583,7 +633,7 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
             dof_eff = (np.full(m, np.inf) if nu is None
                        else effective_dof(J, uu, V, nu, std * std, None))
         return _make(value, std, cov, J, dof_eff, "linear", None, std, nonlinear, xv, uu, nu,
-                     nfev, names, output_names, V, success, status, message)
+                     nfev, names, output_names, V, success, status, message, jac_mode)
     if L is None:  # the linear method's check of outputs whose u(y) is (near) zero
         L, P = second_order_points(xv, uu, V, jac_mode)
         if P.shape[0]:
@@ -624,7 +674,7 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
                  J[0] if scalar else J, shaped(dof_eff, scalar), method,
                  None if bias is None else shaped(bias, scalar), shaped(std1, scalar),
                  bool(nonlinear[0]) if scalar else nonlinear, xv, uu, nu, nfev, names,
-                 output_names, V, success, status, message)
+                 output_names, V, success, status, message, jac_mode)
 
 
 def _bound(fun, x, args: tuple, jac_mode: str):
@@ -645,7 +695,9 @@ def _bound(fun, x, args: tuple, jac_mode: str):
     if scalar is None:
         if not np.all(np.isfinite(x)):
             raise fault_error(BAD_X)
-        scalar = rec.returns_scalar[key] = evaluate_once(fun, x, args)[1]
+        value, scalar = evaluate_once(fun, x, args)
+        probe_bounds(fun, value, x, args)  # a model reading past the end of x: an error
+        rec.returns_scalar[key] = scalar
     kernel = _KERNELS[jac_mode]
     complex_ = jac_mode == "complex"
     if rec.jitted:
@@ -654,8 +706,7 @@ def _bound(fun, x, args: tuple, jac_mode: str):
         except TypeError as exc:
             if "not complex-safe" not in str(exc):
                 raise
-            raise not_complex_safe(detail=rec.complex_reason,
-                                   instead="Use jac='central' instead") from None
+            raise not_complex_safe(detail=rec.complex_reason) from None
         if packed is not None:
             found = (_ADDRESSED[jac_mode], packed, scalar)
             if not args:
@@ -670,8 +721,10 @@ _NDARRAY = np.ndarray
 _INF = math.inf
 _SUCCESS = Status.SUCCESS
 _CPU_DISPATCHER = type(propagation_complex)
-_KERNELS = {"complex": propagation_complex, "central": propagation_central}
-_ADDRESSED = {"complex": propagation_complex_at, "central": propagation_central_at}
+_KERNELS = {"complex": propagation_complex, "central": propagation_central,
+            "richardson": propagation_richardson}
+_ADDRESSED = {"complex": propagation_complex_at, "central": propagation_central_at,
+              "richardson": propagation_richardson_at}
 # keys of a model's record for the bound kernel when fun takes no args
-_NO_ARGS = {"complex": ("propagate", "complex", ()), "central": ("propagate", "central", ())}
+_NO_ARGS = {mode: ("propagate", mode, ()) for mode in _KERNELS}
 _make = fast_constructor(Propagation)

@@ -17,18 +17,36 @@ A distribution tells the sampler what to draw through
 ``Distribution.sampler_args()``: a sampler code of this module, four
 parameters and optional extra float data. :class:`SamplingPlan` turns a list
 of distributions into the arrays the compiled :func:`fill_block` reads.
+
+Compile cost: each kind of distribution has its own cached sampler
+(``_draw_normal``, ``_draw_gamma``, ...), compiled or loaded from the cache
+only when a plan uses that kind (:func:`load_kinds`). :func:`fill_block`
+calls them through a table of their addresses, so compiling it (or the
+Monte Carlo drivers that call it) compiles no sampler: with an empty cache a
+run with normal inputs compiles the ziggurat and nothing of the gamma,
+t or arcsine samplers. The table is found by its symbol name when numba
+links the cached machine code, so cached code holds no address of the
+process that compiled it.
 """
 from __future__ import annotations
 
+import ctypes
 import math
-import numbers
+import warnings
 
+import llvmlite.binding as llvm
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.extending import intrinsic
 
+from .._arguments import as_seed
+from .._numba.addresses import addresses_of, function_loader
 from .._numba.options import cached_njit
 from .._numba.threads import ranges, run_ranges
 
-__all__ = ["BLOCK", "SamplingPlan", "seed_key", "fill_block", "sample_blocks",
+__all__ = ["BLOCK", "SamplingPlan", "seed_key", "fill_block", "sample_blocks", "load_kinds",
            "CONST", "NORMAL", "RECT", "TRIANG", "TRAP", "CTRAP", "ARCSINE", "STUDENT_T",
            "EXPON", "GAMMA", "MVN", "PPF"]
 
@@ -41,13 +59,10 @@ CONST, NORMAL, RECT, TRIANG, TRAP, CTRAP, ARCSINE, STUDENT_T, EXPON, GAMMA, MVN,
 # ------------------------------------------------------------------ seeding
 def seed_key(seed) -> np.uint64:
     """A 64-bit key for the block generators from an int, a Generator or None."""
+    seed = as_seed(seed)
     if isinstance(seed, np.random.Generator):
         return np.uint64(seed.integers(0, 2 ** 63, dtype=np.int64))
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-                        and seed >= 0):
-        return np.uint64(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
-    raise ValueError(f"seed must be a non-negative int, a numpy.random.Generator or None, "
-                     f"got {seed!r}")
+    return np.uint64(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
 
 class SamplingPlan:
@@ -77,6 +92,12 @@ class SamplingPlan:
         self.extra = np.concatenate(extra) if extra else np.zeros(1)
         self.width = col
         self.ppf = ppf
+        load_kinds(self.codes if not ppf else np.append(self.codes, RECT))
+
+    def __setstate__(self, state):
+        """Unpickled (in another process, say): load the samplers its kinds need there."""
+        self.__dict__.update(state)
+        load_kinds(self.codes if not self.ppf else np.append(self.codes, RECT))
 
     def pre(self, key, first: int, n: int) -> np.ndarray:
         """The SciPy inputs' draws (n, k_scipy): their inverse CDFs of a second uniform stream."""
@@ -246,92 +267,208 @@ def _gammas(s, shape, out):
         out[i] = _gamma(s, shape, d, c)
 
 
+# ------------------------------------------------- one compiled sampler per kind
+# Each fills ``out`` with its kind's draws, continuing the block's generator ``s``
+# (see the module docstring for why one function per kind). p0, p1, p2: the row of
+# ``params``; the arithmetic and the order of the draws are those of the stream.
+KIND_SIGNATURE = types.int64(types.uint64[::1], types.float64, types.float64, types.float64,
+                             types.float64[::1], types.float64[::1])
+_KIND = types.FunctionType(KIND_SIGNATURE)
+
+
+@cached_njit
+def _draw_normal(s, p0, p1, p2, extra, out):
+    _normals(s, out)
+    for i in range(out.size):
+        out[i] = p0 + p1 * out[i]
+    return 0
+
+
+@cached_njit
+def _draw_rect(s, p0, p1, p2, extra, out):
+    for i in range(out.size):
+        out[i] = p0 + (p1 - p0) * _uniform(s)
+    return 0
+
+
+@cached_njit
+def _draw_triang(s, p0, p1, p2, extra, out):  # inverse CDF
+    for i in range(out.size):
+        u = _uniform(s)
+        if u * (p1 - p0) < p2 - p0:
+            out[i] = p0 + math.sqrt(u * (p1 - p0) * (p2 - p0))
+        else:
+            out[i] = p1 - math.sqrt((1.0 - u) * (p1 - p0) * (p1 - p2))
+    return 0
+
+
+@cached_njit
+def _draw_trap(s, p0, p1, p2, extra, out):  # JCGM 101 6.4.4.4
+    for i in range(out.size):
+        r1 = _uniform(s)
+        r2 = _uniform(s)
+        out[i] = p0 + 0.5 * (p1 - p0) * ((1.0 + p2) * r1 + (1.0 - p2) * r2)
+    return 0
+
+
+@cached_njit
+def _draw_ctrap(s, p0, p1, p2, extra, out):  # JCGM 101 6.4.3.4
+    mid, w = 0.5 * (p0 + p1), 0.5 * (p1 - p0)
+    for i in range(out.size):
+        r1 = _uniform(s)
+        r2 = _uniform(s)
+        out[i] = mid + ((w - p2) + 2.0 * p2 * r2) * (2.0 * r1 - 1.0)
+    return 0
+
+
+@cached_njit
+def _draw_arcsine(s, p0, p1, p2, extra, out):
+    """cos(2 theta), theta uniform: (u^2 - v^2) / (u^2 + v^2) in the disk."""
+    for i in range(out.size):
+        while True:  # accepts with probability pi / 4; no cos()
+            u = 2.0 * _uniform(s) - 1.0
+            v = 2.0 * _uniform(s) - 1.0
+            q = u * u + v * v
+            if q < 1.0:
+                break
+        out[i] = 0.5 * (p0 + p1) + 0.5 * (p1 - p0) * ((u * u - v * v) / q)
+    return 0
+
+
+@cached_njit
+def _draw_student_t(s, p0, p1, p2, extra, out):
+    """Z / sqrt(chi2_nu / nu), chi2_nu = 2 Gamma(nu / 2): all normals first, then the gammas."""
+    _normals(s, out)
+    g = np.empty(out.size)
+    _gammas(s, 0.5 * p2, g)
+    two_over_nu = 2.0 / p2
+    for i in range(out.size):
+        out[i] = p0 + p1 * out[i] / math.sqrt(two_over_nu * g[i])
+    return 0
+
+
+@cached_njit
+def _draw_expon(s, p0, p1, p2, extra, out):
+    for i in range(out.size):
+        out[i] = p0 - p1 * math.log(_uniform(s))
+    return 0
+
+
+@cached_njit
+def _draw_gamma(s, p0, p1, p2, extra, out):
+    _gammas(s, p2, out)
+    for i in range(out.size):
+        out[i] = p0 + p1 * out[i]
+    return 0
+
+
+@cached_njit
+def _draw_mvn(s, p0, p1, p2, extra, out):
+    """mean + L z per row, rows of k = p1 values one after the other in ``out``;
+    mean and L (row-major) at extra[p0:]."""
+    off, k = int(p0), int(p1)
+    z = np.empty(out.size)
+    _normals(s, z)
+    for row in range(0, out.size, k):
+        for q in range(k):
+            acc = extra[off + q]
+            base = off + k + q * k
+            for t in range(k):
+                acc += extra[base + t] * z[row + t]
+            out[row + q] = acc
+    return 0
+
+
+_KIND_SAMPLERS = {NORMAL: _draw_normal, RECT: _draw_rect, TRIANG: _draw_triang,
+                  TRAP: _draw_trap, CTRAP: _draw_ctrap, ARCSINE: _draw_arcsine,
+                  STUDENT_T: _draw_student_t, EXPON: _draw_expon, GAMMA: _draw_gamma,
+                  MVN: _draw_mvn}
+
+# The table of the kinds' addresses, (c_addr, jit_addr) per sampler code, zero until
+# loaded. Compiled code finds it by its symbol name, resolved in each process when the
+# (cached) machine code is linked: cached code holds no address of another process.
+_TABLE_SYMBOL = "jacsolve_sampling_kind_table_v1"
+_TABLE = (ctypes.c_int64 * (2 * (PPF + 1)))()
+llvm.add_symbol(_TABLE_SYMBOL, ctypes.addressof(_TABLE))
+
+
+def load_kinds(codes) -> None:
+    """Compile (or load from the cache) the samplers of ``codes`` and enter their
+    addresses in the table that :func:`fill_block` reads. Called by every
+    :class:`SamplingPlan`, also when one is unpickled in another process."""
+    for code in set(np.asarray(codes, dtype=np.int64).ravel().tolist()):
+        sampler = _KIND_SAMPLERS.get(code)
+        if sampler is not None and _TABLE[2 * code] == 0:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+                c_addr, jit_addr = addresses_of(sampler, KIND_SIGNATURE)
+            _TABLE[2 * code + 1] = jit_addr
+            _TABLE[2 * code] = c_addr
+
+
+@intrinsic
+def _table_entry(typingctx, index):
+    """The int64 at ``index`` of the kinds' address table (by its symbol)."""
+    if not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        module = builder.module
+        table = module.globals.get(_TABLE_SYMBOL)
+        if table is None:
+            table = llvm_ir.GlobalVariable(module, llvm_ir.ArrayType(llvm_ir.IntType(64),
+                                                                     len(_TABLE)), _TABLE_SYMBOL)
+        zero = llvm_ir.Constant(llvm_ir.IntType(64), 0)
+        index = context.cast(builder, args[0], signature.args[0], types.int64)
+        return builder.load(builder.gep(table, [zero, index]))
+    return types.int64(index), codegen
+
+
+_load_kind = function_loader(_KIND)
+
+
 @cached_njit
 def fill_block(codes, params, cols, extra, pre, key, block, X, start, stop, pre_row):
     """Rows start..stop-1 of X: one block of draws of every input, one generator per block.
 
     SciPy inputs (PPF) are copied from ``pre`` (rows from ``pre_row``), drawn
-    beforehand in Python.
+    beforehand in Python; constants are written here; every other kind's
+    sampler is called through the address table (:func:`load_kinds`, which
+    :class:`SamplingPlan` calls for its kinds).
 
-    Loops run per distribution (the switch is taken once per block, not per
-    draw), and X is indexed rather than sliced: a view costs an atomic
-    reference count that threads sharing X would contend for. Normal and
-    gamma variates come from block-level fillers, so the inlined samplers
-    are compiled twice, not at every use (compile time).
+    The switch is taken once per block and input, not per draw, and X is
+    indexed rather than sliced: a view costs an atomic reference count that
+    threads sharing X would contend for.
     """
     s = np.empty(4, dtype=np.uint64)
     _seed_block(key, block, s)
-    z = np.empty(stop - start)
+    n = stop - start
     for j in range(codes.size):
         code, c = codes[j], cols[j]
         p0, p1, p2 = params[j, 0], params[j, 1], params[j, 2]
         if code == CONST:
             for i in range(start, stop):
                 X[i, c] = p0
-        elif code == NORMAL:
-            _normals(s, z)
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start]
-        elif code == RECT:
-            for i in range(start, stop):
-                X[i, c] = p0 + (p1 - p0) * _uniform(s)
-        elif code == TRIANG:  # inverse CDF
-            for i in range(start, stop):
-                u = _uniform(s)
-                if u * (p1 - p0) < p2 - p0:
-                    X[i, c] = p0 + math.sqrt(u * (p1 - p0) * (p2 - p0))
-                else:
-                    X[i, c] = p1 - math.sqrt((1.0 - u) * (p1 - p0) * (p1 - p2))
-        elif code == TRAP:  # JCGM 101 6.4.4.4
-            for i in range(start, stop):
-                r1 = _uniform(s)
-                r2 = _uniform(s)
-                X[i, c] = p0 + 0.5 * (p1 - p0) * ((1.0 + p2) * r1 + (1.0 - p2) * r2)
-        elif code == CTRAP:  # JCGM 101 6.4.3.4
-            mid, w = 0.5 * (p0 + p1), 0.5 * (p1 - p0)
-            for i in range(start, stop):
-                r1 = _uniform(s)
-                r2 = _uniform(s)
-                X[i, c] = mid + ((w - p2) + 2.0 * p2 * r2) * (2.0 * r1 - 1.0)
-        elif code == ARCSINE:  # cos(2 theta), theta uniform: (u^2 - v^2) / (u^2 + v^2) in the disk
-            for i in range(start, stop):
-                while True:  # accepts with probability pi / 4; no cos()
-                    u = 2.0 * _uniform(s) - 1.0
-                    v = 2.0 * _uniform(s) - 1.0
-                    q = u * u + v * v
-                    if q < 1.0:
-                        break
-                X[i, c] = 0.5 * (p0 + p1) + 0.5 * (p1 - p0) * ((u * u - v * v) / q)
-        elif code == STUDENT_T:  # Z / sqrt(chi2_nu / nu), chi2_nu = 2 Gamma(nu / 2)
-            _normals(s, z)
-            g = np.empty(stop - start)
-            _gammas(s, 0.5 * p2, g)
-            two_over_nu = 2.0 / p2
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start] / math.sqrt(two_over_nu * g[i - start])
-        elif code == EXPON:
-            for i in range(start, stop):
-                X[i, c] = p0 - p1 * math.log(_uniform(s))
-        elif code == GAMMA:
-            _gammas(s, p2, z)
-            for i in range(start, stop):
-                X[i, c] = p0 + p1 * z[i - start]
-        elif code == MVN:  # mean + L z
-            off, k = int(p0), int(p1)
-            zk = np.empty(k * (stop - start))
-            _normals(s, zk)
-            for i in range(start, stop):
-                row = k * (i - start)
-                for q in range(k):
-                    acc = extra[off + q]
-                    base = off + k + q * k
-                    for t in range(k):
-                        acc += extra[base + t] * zk[row + t]
-                    X[i, c + q] = acc
-        else:  # PPF: drawn in Python by scipy's inverse CDF (SamplingPlan.pre)
+        elif code == PPF:  # drawn in Python by scipy's inverse CDF (SamplingPlan.pre)
             pc = int(p0)
             for i in range(start, stop):
                 X[i, c] = pre[pre_row + i - start, pc]
+        else:
+            c_addr = _table_entry(2 * code)
+            if c_addr == 0:
+                raise RuntimeError("a sampler of this plan is not loaded in this process: "
+                                   "build the arrays with SamplingPlan (or call load_kinds)")
+            draw = _load_kind(c_addr, _table_entry(2 * code + 1))
+            k = int(p1) if code == MVN else 1
+            out = np.empty(k * n)
+            draw(s, p0, p1, p2, extra, out)
+            if k == 1:
+                for i in range(n):
+                    X[start + i, c] = out[i]
+            else:
+                for i in range(n):
+                    for q in range(k):
+                        X[start + i, c + q] = out[k * i + q]
 
 
 @cached_njit(nogil=True)

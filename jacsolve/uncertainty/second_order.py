@@ -27,7 +27,9 @@ from .inputs import PSD_TOL
 
 __all__ = ["second_order_points", "second_order_terms", "SECOND_ORDER_STEP"]
 
-SECOND_ORDER_STEP = {"complex": 1e-2, "central": 1e-1}  # along whitened directions
+# along whitened directions: Jacobians exact to rounding (complex) or to ~1e-12
+# (richardson) allow short steps; central's ~1e-7 relative error needs longer ones
+SECOND_ORDER_STEP = {"complex": 1e-2, "richardson": 1e-2, "central": 1e-1}
 
 
 def second_order_points(x, u, V, jac_mode):

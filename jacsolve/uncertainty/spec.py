@@ -47,7 +47,9 @@ Tables and keys
     "complex"`` or ``"central"`` (default: complex step when the model is
     complex-safe).
 ``[monte_carlo]``
-    ``draws`` (default 10**6) or ``digits`` (adaptive, JCGM 101 7.9),
+    ``draws`` (default 10**6; refused when the run would need more memory
+    than the machine has, see :func:`draws_problem`) or ``digits``
+    (adaptive, JCGM 101 7.9),
     ``seed`` (default 1), ``validation_digits`` (significant digits of u(y)
     that set the tolerance of the clause 8 validation; default 2, or
     ``digits`` when given).
@@ -59,6 +61,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import re
 import sys
 import tomllib
@@ -71,7 +74,8 @@ import numpy as np
 from . import distributions as D
 from .expressions import CompiledModel, ExpressionError, compile_model, is_valid_name
 
-__all__ = ["load_spec", "parse_spec", "Spec", "SpecError", "DISTRIBUTIONS"]
+__all__ = ["load_spec", "parse_spec", "Spec", "SpecError", "DISTRIBUTIONS", "draws_problem",
+           "monte_carlo_bytes"]
 
 # distribution -> (class, required parameters, optional parameters)
 DISTRIBUTIONS = {
@@ -281,6 +285,10 @@ class _Parser:
 
         perm_names = tuple(names[i] for i in order)
         fun, outputs, expressions, ref, complex_safe = self.model(model, names, order)
+        if draws is not None:
+            problem = draws_problem(draws, len(names), len(outputs or ()) or None)
+            if problem:
+                raise self.error(("monte_carlo", "draws"), problem)
         if jac == "auto" and not complex_safe:
             jac = "central"
         col = np.asarray(order)
@@ -453,6 +461,49 @@ class _Parser:
             raise self.error(("model", "function"), f"module {module_name!r} has no function "
                              f"{fname!r}")
         return _reorder(fun, order), outputs, {}, ref, True
+
+
+def monte_carlo_bytes(draws: int, inputs: int, outputs: int) -> int:
+    """Memory (bytes) a Monte Carlo run of ``draws`` holds at once, about.
+
+    8 bytes per draw for each input column, each output and one sorted copy
+    of an output column (the coverage intervals).
+    """
+    return 8 * int(draws) * (int(inputs) + int(outputs) + 1)
+
+
+def _physical_memory() -> Optional[int]:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):   # not a POSIX system
+        return None
+
+
+def _bytes(b: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if b < 1024 or unit == "PiB":
+            return f"{b:.3g} {unit}" if unit != "bytes" else f"{int(b)} bytes"
+        b /= 1024.0
+    return f"{b:.3g} PiB"
+
+
+def draws_problem(draws: int, inputs: int, outputs: Optional[int]) -> str:
+    """Why ``draws`` Monte Carlo draws cannot run on this machine ("" when they can).
+
+    The run is refused before any work when :func:`monte_carlo_bytes` exceeds
+    the machine's physical memory (it would end in a MemoryError or in
+    swapping). ``outputs`` None (a Python model of unknown size) counts as one.
+    """
+    limit = _physical_memory()
+    need = monte_carlo_bytes(draws, inputs, outputs or 1)
+    if limit is None or need <= limit:
+        return ""
+    at_least = "at least " if outputs is None else ""
+    return (f"{draws} draws need {at_least}{_bytes(need)} of memory (8 bytes x draws x "
+            f"({inputs} inputs + {outputs or 1} output{'s' if (outputs or 1) > 1 else ''} + 1)), "
+            f"more than this machine's {_bytes(limit)}; use fewer draws (at most "
+            f"{limit // monte_carlo_bytes(1, inputs, outputs or 1)} here; 10**6 is the default), "
+            "or digits = D for an adaptive run")
 
 
 def _kind(value) -> str:

@@ -1,5 +1,7 @@
 """Jacobian benchmarks: jacsolve against scipy.optimize.approx_derivative (and
-numdifftools when installed), dense and banded, n = 10, 100, 1000.
+numdifftools when installed), dense and banded, n = 10, 100, 1000; and the
+accuracy of every method on the hard cases of
+:mod:`jacsolve.problems.hard_cases`, side by side with SciPy and numdifftools.
 
 Columns: the median time ratio SciPy / jacsolve (called from Python), and our
 time over the *floor*: the same number of evaluations of the compiled
@@ -24,6 +26,7 @@ from ..._numba.options import jit
 from ...derivatives.kernels import (complex_steps, jacobian_central_t, jacobian_complex_t,
                        jacobian_forward_t, relative_steps)
 from ...problems.derivative_cases import boundary_value, boundary_value_start, tridiagonal_pattern
+from ...problems.hard_cases import CASES as HARD_CASES
 from .timing import Report, Table, median_time
 
 SCIPY_NAME = {"forward": "2-point", "central": "3-point", "complex": "cs"}
@@ -233,6 +236,107 @@ def first_call_table(methods=("central", "forward", "complex", "richardson")) ->
     return table
 
 
+def _column_error(J, Ja) -> float:
+    """Largest error relative to the size of its column of the analytic Jacobian."""
+    with np.errstate(all="ignore"):
+        J = np.atleast_2d(np.asarray(J, dtype=float)).reshape(Ja.shape)
+        scale = np.abs(Ja).max(axis=0)
+        e = np.abs(J - Ja) / np.where(scale > 0, scale, 1.0)
+    return float(np.nanmax(np.where(np.isfinite(e), e, np.inf)))
+
+
+class _Counted:
+    """A Python function that counts its evaluations (for numdifftools)."""
+
+    def __init__(self, fun):
+        self.fun, self.nfev = fun, 0
+
+    def __call__(self, x):
+        self.nfev += 1
+        return np.asarray(self.fun(np.asarray(x, dtype=float)))
+
+
+def _guarded(f):
+    """f(), or NaN when it raises (a method that cannot handle the case)."""
+    import warnings
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return f()
+    except Exception:
+        return np.nan
+
+
+def hard_case_table(progress=None) -> Table:
+    """Accuracy on the hard cases: every method of jacsolve, SciPy and numdifftools."""
+    import warnings
+    try:
+        import numdifftools as nd
+    except ImportError:
+        nd = None
+    table = Table("Hard cases: error relative to each column of the analytic Jacobian",
+                  ["case", "forward", "central", "complex", "richardson", "richardson est.",
+                   "converged", "richardson nfev", "scipy 2-point", "scipy 3-point", "scipy cs",
+                   "numdifftools", "numdifftools nfev"])
+    for name, c in HARD_CASES.items():
+        if progress:
+            progress(f"hard case {name}")
+        Ja = c.jac(c.x0)
+        row = {"case": name}
+        for method in ("forward", "central", "complex"):
+            row[method] = _guarded(lambda: _column_error(
+                jacobian(c.fun, c.x0, method=method, bounds=c.bounds), Ja))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            J, info = jacobian(c.fun, c.x0, method="richardson", bounds=c.bounds,
+                               full_output=True)
+        row["richardson"] = _column_error(J, Ja)
+        # the estimate, in the same units: does it cover the error?
+        row["richardson est."] = _column_error(Ja + info.error, Ja)
+        row["converged"] = f"{int(info.converged.sum())}/{info.converged.size}"
+        row["richardson nfev"] = info.nfev
+        bounds = (-np.inf, np.inf) if c.bounds is None else c.bounds
+        for method, sname in SCIPY_NAME.items():
+            row[f"scipy {sname}"] = _guarded(lambda: _column_error(
+                approx_derivative(c.fun, c.x0, method=sname, bounds=bounds), Ja))
+        if nd is not None and c.bounds is None:
+            counted = _Counted(c.fun)
+            row["numdifftools"] = _guarded(lambda: _column_error(nd.Jacobian(counted)(c.x0), Ja))
+            row["numdifftools nfev"] = counted.nfev
+        else:
+            row["numdifftools"] = "no bounds" if nd is not None else "not installed"
+        table.add(**row)
+    table.note = ("Errors are |J - J_exact| over the largest |J_exact| of the column; 'richardson "
+                  "est.' is the estimate in the same units (it should be >= 'richardson' where the "
+                  "entries converged); 'converged' counts converged entries (the others warn). "
+                  "numdifftools runs with its defaults (central, Richardson over many steps), "
+                  "and has no bounds.")
+    return table
+
+
+def richardson_vs_numdifftools(n: int = 10) -> Table:
+    """Richardson against numdifftools' default on a smooth dense problem: error, evaluations, time."""
+    table = Table(f"Richardson vs numdifftools, dense_coupled, n = {n}",
+                  ["method", "error", "nfev", "time (ms)"])
+    x = np.linspace(0.1, 1.0, n)
+    Ja = np.outer(x, np.ones(n)) + np.diag(x.sum() + np.cos(x))
+    J, info = jacobian(dense_coupled, x, method="richardson", full_output=True)
+    t = median_time(lambda: jacobian(dense_coupled, x, method="richardson"))
+    table.add(method="jacsolve richardson", error=_column_error(J, Ja), nfev=info.nfev,
+              **{"time (ms)": t * 1e3})
+    try:
+        import numdifftools as nd
+    except ImportError:
+        return table
+    counted = _Counted(dense_coupled)
+    Jn = nd.Jacobian(counted)(x)
+    nfev = counted.nfev
+    t = median_time(lambda: nd.Jacobian(dense_coupled)(x), repeat=3)
+    table.add(method="numdifftools Jacobian (defaults)", error=_column_error(Jn, Ja), nfev=nfev,
+              **{"time (ms)": t * 1e3})
+    return table
+
+
 def run(quick: bool = False, progress=None) -> Report:
     report = Report("Jacobian kernels")
     sizes = (10, 100) if quick else (10, 100, 1000)
@@ -240,6 +344,8 @@ def run(quick: bool = False, progress=None) -> Report:
     report.tables.append(dense_table(sizes, methods, progress))
     report.tables.append(sparse_table((1000,) if quick else (1000, 10000), progress))
     report.tables.append(overhead_table())
+    report.tables.append(hard_case_table(progress))
+    report.tables.append(richardson_vs_numdifftools())
     if progress:
         progress("first-call latency (fresh processes)")
     fc = first_call_table(("central",) if quick else ("central", "forward", "complex",

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from .timing import Report, Table
 
@@ -169,13 +169,24 @@ def _median(values):
     return statistics.median(values)
 
 
-def run(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -> Report:
-    """Measure every entry point's first call in fresh processes (see the module docstring)."""
+def run(quick: bool = False, progress: Optional[Callable[[str], None]] = None,
+        entries: Optional[Sequence[str]] = None, repeat: Optional[int] = None) -> Report:
+    """Measure every entry point's first call in fresh processes (see the module docstring).
+
+    ``entries``: names of :data:`ENTRY_POINTS` to measure (default all, or a few
+    when ``quick``); ``repeat``: fresh processes per figure (default 3, 1 when
+    ``quick``). The re-run table is measured only for the full set.
+    """
     say = progress or (lambda msg: None)
-    repeat = 1 if quick else 3
+    repeat = (1 if quick else 3) if repeat is None else repeat
     names = list(ENTRY_POINTS)
     if quick:
         names = ["jacobian central", "jacobian complex", "solve", "propagate", "integrate (Disk)"]
+    if entries is not None:
+        unknown = [e for e in entries if e not in ENTRY_POINTS]
+        if unknown:
+            raise ValueError(f"entries must be names of ENTRY_POINTS, got {unknown}")
+        names = list(entries)
     report = Report("Time to first result (fresh processes)")
     table = Table("First call of each entry point, new 3-input @njit function (s, median of "
                   f"{repeat})",
@@ -188,7 +199,11 @@ def run(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -
                        "pip install. Goals: added <= 0.3 s warm, <= 4 s empty.")
     with tempfile.TemporaryDirectory() as warm_dir:
         say("filling a warm cache")
-        _run(_all_calls_script(False), warm_dir)
+        if entries is None:
+            _run(_all_calls_script(False), warm_dir)
+        else:
+            for name in names:
+                _run(_call_script(ENTRY_POINTS[name][0], False), warm_dir)
         imports = []
         for name in names:
             call, (fun_key, dtypes) = ENTRY_POINTS[name]
@@ -206,6 +221,9 @@ def run(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -
                          "first call, warm cache": warm, "added, warm": warm - floor,
                          "first call, empty cache": cold, "added, empty cache": cold - floor})
         report.tables.append(table)
+        if entries is not None:
+            report.compile_times["import jacsolve"] = _median(imports)
+            return report
 
         say("re-run with @jacsolve.jit(cache=True)")
         with tempfile.TemporaryDirectory() as rerun_dir, tempfile.TemporaryDirectory() as work:

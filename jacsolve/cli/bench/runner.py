@@ -50,7 +50,8 @@ from .timing import Report
 
 __all__ = ["BENCHMARKS", "BenchRun", "run_all", "machine_info", "plot_report"]
 
-BENCHMARKS = ("jacobian", "solve", "batch", "uncertainty", "montecarlo", "integration", "latency")
+BENCHMARKS = ("jacobian", "solve", "batch", "uncertainty", "montecarlo", "integration", "latency",
+              "distributed")
 LIBRARIES = ("jacsolve", "numpy", "scipy", "numba", "uncertainties", "numdifftools",
              "matplotlib")
 _X_NAMES = ("n", "evaluations", "nfev", "draws", "points", "size")
