@@ -48,7 +48,12 @@ def as_args(args) -> tuple:
 
 
 def as_scale(x_scale, n: int, name: str = "x_scale") -> np.ndarray:
-    s = np.asarray(x_scale, dtype=np.float64)
+    """``x_scale`` (a positive number, or n of them) as n float64 values, or an error naming it."""
+    try:
+        s = np.asarray(x_scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number or {n} of them, got "
+                         f"{type(x_scale).__name__} {x_scale!r:.60}") from None
     if s.ndim == 0:
         s = np.full(n, float(s))
     if s.shape != (n,):
@@ -126,6 +131,14 @@ def real_array(value, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
     a = np.ascontiguousarray(a, dtype=np.float64)
     return a if a.flags.writeable else a.copy()
+
+
+def as_choice(value, name: str, choices) -> str:
+    """``value`` when it is one of the strings ``choices``, else a ValueError naming ``name``."""
+    if not isinstance(value, str) or value not in choices:
+        shown = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {shown}")
+    return value
 
 
 def as_seed(seed, name: str = "seed"):

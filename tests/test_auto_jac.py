@@ -256,3 +256,84 @@ def test_second_order_by_richardson_agrees_with_complex_step():
     assert b.jac_method == "richardson" and a.jac_method == "complex"
     assert b.std == pytest.approx(a.std, rel=1e-7)
     assert b.bias == pytest.approx(a.bias, rel=1e-7)
+
+
+# ------------------------------------------------------------ the check's cost
+def test_the_check_compiles_nothing_of_jacsolve():
+    from numba.core import event
+
+    @jacsolve.jit
+    def fresh(x):
+        out = np.empty(2, dtype=x.dtype)
+        out[0] = x[0] * x[1] - 1.0
+        out[1] = np.sin(x[1]) - 0.5
+        return out
+
+    compiled = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            pass
+
+        def on_end(self, ev):
+            compiled.append(ev.data["dispatcher"].py_func.__module__ or "")
+
+    with event.install_listener("numba:compile", Listener()):
+        assert prepare(fresh).complex_verdict(np.array([1.0, 0.5])) is True
+    # only fun (float and complex), its adapters and numba's own helpers compiled
+    assert not [m for m in compiled if m.startswith("jacsolve.")], compiled
+
+
+def test_large_functions_take_the_compiled_helpers_and_give_the_same_verdicts():
+    from jacsolve._numba.prepared import PURE_PYTHON_CHECK
+
+    n = 65
+    assert n * n > PURE_PYTHON_CHECK  # the check runs with compiled helpers here
+    A = np.random.default_rng(3).standard_normal((n, n)) + n * np.eye(n)
+
+    @jacsolve.jit
+    def linear(x, A):            # A x - 1 (a loop: numba's @ does not mix float and complex)
+        out = np.zeros(A.shape[0], dtype=x.dtype)
+        for i in range(A.shape[0]):
+            for j in range(x.size):
+                out[i] += A[i, j] * x[j]
+            out[i] -= 1.0
+        return out
+
+    @jacsolve.jit
+    def linear_abs(x, A):
+        out = linear(x, A)
+        out[n - 1] += abs(x[n - 1])
+        return out
+
+    x = np.linspace(0.5, 1.5, n)
+    assert prepare(linear).complex_verdict(x, (A,)) is True
+    assert prepare(linear_abs).complex_verdict(x, (A,)) is False
+    assert f"d f[{n - 1}]/d x[{n - 1}]" in prepare(linear_abs).complex_reason
+
+
+# ------------------------------------------------ complex step where fun is NaN
+@jacsolve.jit
+def nan_for_complex(x):
+    # real x: x0^2 - 2 (x.imag is 0); complex step: sqrt(-h) is NaN, so Re f is
+    # NaN while Im f is a finite 2 x0 h: the partial must not be taken from it
+    out = np.empty(1, dtype=x.dtype)
+    out[0] = x[0] * x[0] - 2.0 + np.sqrt(-x[0].imag)
+    return out
+
+
+def test_complex_step_of_a_nan_value_is_nan_not_a_finite_partial():
+    from jacsolve.derivatives.kernels import store_imag
+
+    row = np.empty(3)
+    store_imag(row, np.array([complex(np.nan, 0.0), complex(np.inf, 0.0), 2e-20j]), 1e-20)
+    assert np.isnan(row[0]) and np.isnan(row[1]) and row[2] == 2.0
+    with pytest.warns(RuntimeWarning, match="inf or NaN"):
+        info = jacsolve.jacobian(nan_for_complex, np.array([1.5]), method="complex",
+                                 full_output=True)[1]
+    assert info.status == Status.NONFINITE
+
+
+def test_solve_with_nan_complex_steps_ends_nonfinite_not_singular():
+    res = jacsolve.solve(nan_for_complex, [1.5], jac="complex")
+    assert not res.success and res.status == Status.NONFINITE

@@ -131,3 +131,28 @@ def test_the_thread_count_follows_numba_without_starting_its_threading_layer():
     out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
+
+
+BATCH_THREADS_SCRIPT = '''
+import numpy as np, jacsolve
+from numba.np.ufunc import parallel
+
+@jacsolve.jit
+def g(x, p):
+    return np.array([x[0] * x[0] - p[0], x[1] - p[1]])
+
+P = np.column_stack([np.linspace(1.0, 4.0, 300), np.linspace(-1.0, 1.0, 300)])
+r = jacsolve.solve_batch(g, np.ones(2), P)   # 5 tasks of 64 systems, on 2 threads
+assert r.success.all()
+# max|F| <= tol = 1e-10 and |J^-1| <= 1/2 near the roots: x within 1e-10
+assert np.allclose(r.x, np.column_stack([np.sqrt(P[:, 0]), P[:, 1]]), rtol=0.0, atol=1e-10)
+assert not parallel._is_initialized          # no prange: numba's threading layer never started
+print("OK")
+'''
+
+
+def test_solve_batch_runs_on_the_pool_without_numbas_threading_layer():
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", BATCH_THREADS_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr

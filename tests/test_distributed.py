@@ -3,8 +3,8 @@
 One cluster (2 worker processes, 1 thread each) serves the whole module.
 Every distributed result is compared with the same call without a client
 (exact equality, no tolerance: the work is cut into the local blocks and
-reduced in the local order), and the two-pass coverage intervals with the
-order statistics of sorted samples.
+reduced in the local order), and the coverage intervals found from bins
+with the order statistics of sorted samples.
 """
 import gc
 import logging
@@ -19,6 +19,8 @@ from distributed import Client, LocalCluster
 import jacsolve
 from jacsolve import distributions as D
 from jacsolve.distributed import lazy_solve_batch, montecarlo as dmc, integration as dint
+from jacsolve.distributed import order_statistics as ost
+from jacsolve.uncertainty import montecarlo as mc
 from jacsolve.distributed.batch import solve_on_cluster
 from jacsolve.distributed.order_statistics import (bin_counts, bins_of, edges_from_sample,
                                                    intervals_from_bins, plan_windows)
@@ -42,7 +44,7 @@ def client():
 def small_chunks(monkeypatch):
     """Several chunks and coarse bins in small runs (chunk boundaries are set on the client)."""
     monkeypatch.setattr(dmc, "CHUNK_DRAWS", 2 * 65_536)
-    monkeypatch.setattr(dmc, "SAMPLE_BLOCKS", 6)
+    monkeypatch.setattr(mc, "PILOT_BLOCKS", 6)
     monkeypatch.setattr(dint, "TASK_BATCHES", 1)
 
 
@@ -84,6 +86,41 @@ def test_mc_is_bit_for_bit_the_local_run(client, small_chunks):
     best = np.argmin(width, axis=0)
     assert np.array_equal(remote.interval(kind="shortest"),
                           (ys[best, [0, 1]], ys[best + q, [0, 1]]))
+
+
+def test_mc_one_pass_and_the_second_pass_when_windows_miss(client, small_chunks, monkeypatch):
+    n = 400_000
+    inputs = [D.Normal(0.0, 1.0), D.Rectangular(-1.0, 1.0), D.Triangular(0.0, 3.0, 1.0)]
+    model = jacsolve.jit(lambda x: np.array([x[0] * x[1] + x[2], np.exp(x[0]) - x[2]]))
+    local = jacsolve.propagate_mc(model, inputs, n=n, seed=3, keep_samples=True, p=0.9)
+    totals = []
+    remote = jacsolve.propagate_mc(model, inputs, n=n, seed=3, client=client, p=0.9,
+                                   progress=lambda done, total: totals.append(total))
+    assert set(totals) == {n}            # every draw evaluated once
+    for kind in ("symmetric", "shortest"):      # the exact order statistics
+        assert np.array_equal(local.interval(kind=kind), remote.interval(kind=kind))
+    assert np.array_equal(local.cov, remote.cov) and np.array_equal(local.value, remote.value)
+    monkeypatch.setattr(ost, "WINDOW_Z", -10.0)   # windows of 2 bins: they miss
+    totals.clear()
+    again = jacsolve.propagate_mc(model, inputs, n=n, seed=3, client=client, p=0.9,
+                                  progress=lambda done, total: totals.append(total))
+    assert totals[-1] == 2 * n            # the second pass ran, for the missing bins only
+    _same_mc(remote, again)
+
+
+def test_summary_histogram_counts_every_value(client, small_chunks):
+    with pytest.warns(NonFiniteWarning):
+        kept = jacsolve.propagate_mc(two_outputs, INPUTS, n=200_000, seed=4, keep_samples=True)
+    with pytest.warns(NonFiniteWarning):
+        remote = jacsolve.propagate_mc(two_outputs, INPUTS, n=200_000, seed=4, client=client)
+    counts, edges = remote.histogram()
+    assert counts.shape == (2, 200) and edges.shape == (2, 201)
+    for j in range(2):
+        y = kept.samples[:, j]
+        assert np.all(np.diff(edges[j]) > 0) and edges[j][0] <= y.min() and \
+            edges[j][-1] >= y.max()
+        inner = np.searchsorted(edges[j][1:-1], y, side="right")   # an independent binning
+        assert np.array_equal(counts[j], np.bincount(inner, minlength=200))
 
 
 def test_mc_adaptive_on_the_cluster(client, small_chunks):
@@ -286,3 +323,29 @@ def test_cli_propagate_on_a_scheduler(client, capsys):
     a, b = here["outputs"]["dm"]["monte_carlo"], there["outputs"]["dm"]["monte_carlo"]
     for key in ("mean", "std", "symmetric_interval", "shortest_interval"):
         assert a[key] == b[key], key
+
+
+# ---------------------------------------------------------------- progress
+def test_progress_of_batches_and_integration_locally_and_on_the_cluster(client, small_chunks,
+                                                                         monkeypatch, capsys):
+    import jacsolve.nonlinear.batch as B
+    monkeypatch.setattr(B, "PROGRESS_ROWS", 400)
+    prob = circle_line_batch(1_000, seed=2)
+    quiet = jacsolve.solve_batch(circle_line, prob.x0, prob.params)
+    for where in (None, client):
+        seen = []
+        r = jacsolve.solve_batch(circle_line, prob.x0, prob.params, client=where,
+                                 progress=lambda done, total: seen.append((done, total)))
+        assert np.array_equal(r.x, quiet.x) and np.array_equal(r.nfev, quiet.nfev)
+        assert seen[-1] == (1_000, 1_000) and len(seen) >= 2 and \
+            all(a[0] < b[0] for a, b in zip(seen, seen[1:]))
+    for method, total in (("qmc", 8 * (1 << 16)), ("mc", 1 << 19)):
+        for where in (None, client):
+            seen = []
+            jacsolve.integrate(bump, Disk(), method=method, n=1 << 19, seed=2, rtol=0.05,
+                               client=where, progress=lambda d, t: seen.append((d, t)))
+            assert seen[-1] == (total, total) and len(seen) >= 2
+    jacsolve.integrate_mc(bump, Disk(), n=100_000, seed=9, rtol=0.05, progress=True)
+    assert "integrate: 100000 of 100000 points done" in capsys.readouterr().err
+    jacsolve.solve_batch(circle_line, prob.x0, prob.params)
+    assert capsys.readouterr().err == ""         # silent by default

@@ -152,26 +152,31 @@ def _is_kernel(value) -> bool:
     return getattr(value, "_jacsolve_kernel", False) is True
 
 
-def _python_namespace(module_name: str, overrides=None) -> dict:
-    """A copy of a module's globals in which every kernel is plain Python, and
-    the names in ``overrides`` are bound to the values given there."""
-    key = module_name if not overrides else (module_name, tuple(sorted(overrides.items())))
+def _python_namespace(module_name: str, overrides=None, pure: bool = False) -> dict:
+    """A copy of a module's globals in which every kernel is plain Python (with
+    ``pure``, every compiled function), and the names in ``overrides`` are bound
+    to the values given there."""
+    key = (module_name, tuple(sorted((overrides or {}).items())), pure)
     namespace = _python_namespaces.get(key)
     if namespace is None:
         namespace = _python_namespaces[key] = dict(vars(sys.modules[module_name]))
         for name, value in list(namespace.items()):
-            if _is_kernel(value):
+            if _is_kernel(value) or (pure and is_jitted(value)
+                                     and hasattr(value, "py_func")):
                 same = value.py_func.__module__ == module_name
-                namespace[name] = python_version(value, overrides if same else None)
+                namespace[name] = python_version(value, overrides if same else None, pure)
         namespace.update(overrides or {})
     return namespace
 
 
-def python_version(kernel, overrides=None):
+def python_version(kernel, overrides=None, pure: bool = False):
     """The kernel as a Python function whose calls to other kernels are Python too.
 
     Compiled function-independent helpers stay compiled, so the Python path
-    loops in Python only over variables, not over outputs.
+    loops in Python only over variables, not over outputs. ``pure=True``
+    makes them Python too: nothing compiles, for one-off small evaluations
+    where compiling the helpers (with an empty cache) would cost more than
+    looping in Python.
 
     ``overrides`` (a dict of global name -> value) runs the kernel, and the
     kernels of its module that it calls, with those names of the module
@@ -180,7 +185,7 @@ def python_version(kernel, overrides=None):
     Each distinct ``overrides`` gets its own copy of the module's globals.
     """
     f = kernel.py_func
-    namespace = _python_namespace(f.__module__, overrides)
+    namespace = _python_namespace(f.__module__, overrides, pure)
     current = namespace.get(f.__name__)
     if isinstance(current, types.FunctionType) and current.__code__ is f.__code__:
         return current

@@ -58,6 +58,7 @@ EPS = np.finfo(np.float64).eps
 # scale assumption; it still flags any disagreement above ~4e-8 of F_i / s_j, while
 # the partials that abs, .real or a branch get wrong are off by O(|J_ij|).
 AUTO_CHECK_MARGIN = 1e3
+PURE_PYTHON_CHECK = 4096  # n * m up to which the check runs without compiled helpers
 CENTRAL_ERROR = EPS ** (2.0 / 3.0)
 
 
@@ -299,8 +300,9 @@ class PreparedFunction:
         complex step needs anyway; a function that does not compile is unsafe,
         with the reason) and compares the complex-step Jacobian at ``x`` with
         central differences (one central Jacobian, 2n evaluations), within
-        central's own error (see ``AUTO_CHECK_MARGIN``). Both run through the
-        cached kernels of :func:`jacsolve.jacobian`: nothing else compiles.
+        central's own error (see ``AUTO_CHECK_MARGIN``). Both run as the Python
+        versions of the drivers of :func:`jacsolve.jacobian`, calling fun
+        itself (3n evaluations): nothing of jacsolve compiles for the check.
         Returns None, and keeps no verdict, when the check cannot run at ``x``
         (x or fun(x) not finite, fun raising, a Jacobian that is not finite):
         the caller's own checks then report that point. First fun is probed for
@@ -360,9 +362,9 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     """True, None (cannot tell at x), or the reason why complex step is wrong for fun."""
     from ..derivatives import differences as D  # the Jacobian drivers (they import this module)
     from ..derivatives.kernels import COMPLEX_STEP
-    from ..status import NOT_COMPLEX_SAFE, OK
+    from ..status import NONFINITE, NOT_COMPLEX_SAFE, OK
     from .calls import evaluate_once
-    from .tiers import bind
+    from .options import python_version
 
     x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
     if not (x.size and np.all(np.isfinite(x))):
@@ -375,11 +377,27 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     probe_bounds(rec.fun, f0, x, args, names)
     if not np.all(np.isfinite(f0)):
         return None
+    # The two Jacobians run as the Python versions of the drivers of
+    # jacsolve.jacobian, calling fun itself (3n evaluations, once per function):
+    # nothing of jacsolve compiles for the check, where compiled drivers cost seconds
+    # with an empty cache. For a compiled fun, the complex adapter that complex step
+    # needs anyway is compiled first: a fun that does not compile for complex input
+    # is marked unsafe there, with the reason.
+    layout = pack_args(args)[0] if rec.jitted else None
+    if layout is not None:
+        try:
+            rec.complex(layout)
+        except TypeError:
+            return rec.complex_reason
+    fun = rec.returning
     n = x.size
     ones, inf = np.ones(n), np.full(n, np.inf)
+    # small problems run the helpers as Python too (compiling them costs ~0.7 s with
+    # an empty cache, far more than a few thousand Python loop steps)
+    pure = n * f0.size <= PURE_PYTHON_CHECK
     try:
-        Jdt, status, _ = bind(D._drive_central, rec.fun)(x, args, f0, D.DEFAULT_REL_STEP["central"],
-                                                         ones, -inf, inf)
+        Jdt, status, _ = python_version(D._drive_central, pure=pure)(
+            fun, x, args, f0, D.DEFAULT_REL_STEP["central"], ones, -inf, inf)
     except Exception:
         return None
     if status != OK or Jdt.shape != (n, f0.size) or not np.all(np.isfinite(Jdt)):
@@ -387,21 +405,19 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     try:
         with warnings.catch_warnings():  # a plain Python fun casting complex to real
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
-            Jct, status, _ = bind(D._drive_complex, rec.fun, real=False, complex_=True)(
-                x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf)
+            Jct, status, _ = python_version(D._drive_complex, pure=pure)(
+                fun, x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf)
     except np.exceptions.ComplexWarning:
         return "it discards the imaginary part of complex values (a cast to float)"
-    except TypeError as exc:
-        if rec.complex_safe is False:  # the complex adapter did not compile: reason kept
-            return rec.complex_reason
+    except (TypeError, TypingError) as exc:
         return (complex_failure_reason(str(exc)) if rec.jitted else
                 f"it raised TypeError for complex x: {str(exc)[:200]}")
     except Exception as exc:
         return f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
     if status == NOT_COMPLEX_SAFE:
         return "it returned real values for complex input"
-    if status != OK or Jct.shape != Jdt.shape:
-        return None
+    if status not in (OK, NONFINITE) or Jct.shape != Jdt.shape:
+        return None  # (NaN where central differences are finite: a disagreement, below)
     Jd, Jc = Jdt.T, Jct.T
     s = np.maximum(np.abs(x), 1.0)
     F = np.abs(f0) + np.abs(Jd) @ s

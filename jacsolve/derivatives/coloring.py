@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._numba.options import cached_njit
 
@@ -130,6 +129,8 @@ def group_columns(sparsity, shape=None, *, seed=0) -> ColumnGroups:
             raise ValueError("sparsity given as a tuple must be (pattern, groups), as in "
                              f"SciPy's approx_derivative; got a tuple of {len(sparsity)}")
         sparsity, given = sparsity
+    import scipy.sparse as sp  # here: importing it costs ~0.1 s, dense work needs none of it
+
     if sp.issparse(sparsity):
         pattern = sp.csr_array(sparsity, dtype=bool)
     else:
@@ -200,3 +201,11 @@ def _greedy(n, row_ptr, row_cols, col_ptr, col_rows, seed):
             best = (group, ngroups)
     group, ngroups = best
     return group, (max(int(ngroups), 1) if n else 0)
+
+
+def __getattr__(name):
+    """``sp``: scipy.sparse, imported on first use (it costs ~0.1 s at import)."""
+    if name == "sp":
+        import scipy.sparse
+        return scipy.sparse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,9 @@ The convention, the same for the three entry points that take it:
   and returns dask arrays, lazy and chunked like the inputs.
 * :func:`jacsolve.propagate_mc` (``client=``) returns the same
   :class:`~jacsolve.MonteCarloResult`, without samples: the draws stay on the
-  workers and only moments, histogram counts and the values near the
-  interval endpoints travel (:mod:`.montecarlo`).
+  workers, each evaluated once in the common case, and only moments, bin
+  counts and the values near the predicted interval endpoints travel
+  (:mod:`.montecarlo`).
 * :func:`jacsolve.integrate` (``method="qmc"`` or ``"mc"``, ``client=``)
   returns the same :class:`~jacsolve.IntegrationResult`.
 * A seeded run gives the bits of the same call without ``client``, for any
@@ -20,7 +21,8 @@ The convention, the same for the three entry points that take it:
   uses (random streams belong to blocks), and the client reduces the chunks'
   partial results in the local order.
 * ``progress=True`` prints the draws, systems or points done on stderr; a
-  callable gets ``(done, total)``. Library calls are silent by default.
+  callable gets ``(done, total)`` (with or without ``client``). Library calls
+  are silent by default.
 * The user's function travels with the tasks (cloudpickle; a numba function
   defined in ``__main__`` or a notebook goes by value) and each worker
   process compiles it once and keeps it for the next calls.

@@ -112,14 +112,16 @@ def _fast_forward(engine, n: int) -> None:
             engine.random(min(n, start + C.BATCH) - start)
 
 
-def qmc_on_cluster(client, problem, seeds, N) -> list:
+def qmc_on_cluster(client, problem, seeds, N, bar=None) -> list:
     """The replicate estimates of ``_qmc``: each the sum of its chunk sums, in order."""
     spec = _spec(problem)
     chunks = _chunks(N)
     items = [(spec, seed, N, c0, c1) for seed in seeds for c0, c1 in chunks]
     estimates, total = [], 0.0
+    sizes = [min(N, c1 * C.BATCH) - c0 * C.BATCH for _, _, _, c0, c1 in items]
     for i, part in enumerate(ordered_map(client, _qmc_task, items, name="jacsolve-qmc",
-                                         describe=lambda i: _describe(items[i][3:], "QMC"))):
+                                         describe=lambda i: _describe(items[i][3:], "QMC"),
+                                         sizes=sizes, progress=bar)):
         for value, counters, bad in part:
             total += value
             _absorb(problem, counters, bad)
@@ -204,21 +206,22 @@ def _mc_task(spec, points, n, c0, c1, shift):
     return out
 
 
-def mc_on_cluster(client, problem, points, n):
+def mc_on_cluster(client, problem, points, n, bar=None):
     """(shift, [(sum(g - shift), sum((g - shift)^2)) per chunk]) of ``_monte_carlo``; the
     counters of every chunk are added to ``problem`` in order. The caller's
     Generator is left advanced past the n points, as after a local run."""
     spec = _spec(problem)
     nb = -(-n // C.BATCH)
     first, = run_ordered(client, _mc_task, [(spec, points, n, 0, 1, None)],
-                         name="jacsolve-mc-first")
+                         name="jacsolve-mc-first", sizes=[min(n, C.BATCH)], progress=bar)
     shift = first[0][0]
     items = [(spec, points, n, c0, min(nb, c0 + TASK_BATCHES), shift)
              for c0 in range(1, nb, TASK_BATCHES)]
+    sizes = [min(n, c1 * C.BATCH) - c0 * C.BATCH for _, _, _, c0, c1, _ in items]
     parts = []
     for part in [first] + list(ordered_map(client, _mc_task, items, name="jacsolve-mc",
-                                           describe=lambda i: _describe(items[i][3:5],
-                                                                        "MC"))):
+                                           describe=lambda i: _describe(items[i][3:5], "MC"),
+                                           sizes=sizes, progress=bar)):
         for _, sums, counters, bad in part:
             parts.append(sums)
             _absorb(problem, counters, bad)

@@ -29,7 +29,8 @@ import numpy as np
 from .._numba.options import cached_njit
 from ..uncertainty.montecarlo import _order_index
 
-__all__ = ["edges_from_sample", "bin_counts", "bins_of", "plan_windows", "intervals_from_bins"]
+__all__ = ["edges_from_sample", "bin_counts", "bins_of", "scan", "plan_windows",
+           "predict_windows", "intervals_from_bins"]
 
 
 def edges_from_sample(values: np.ndarray) -> np.ndarray:
@@ -46,34 +47,58 @@ def _bins(edges, guide, lo, width, values, out):
     """out[i] = the number of edges <= values[i] (``np.searchsorted(edges, v, "right")``).
 
     A uniform guide table over [lo, lo + width * cells] gives the range of
-    bins of the value's cell; a binary search finishes inside it. The cell
-    found from the division is corrected against the cells' own left ends,
-    so the result is exact whatever the rounding.
+    bins of the value's cell; a search finishes inside it (binary while the
+    range is long, then linear: a cell holds about one edge, and short
+    linear scans cost far fewer mispredicted branches). The cell found from
+    the division is corrected against the cells' own left ends, so the
+    result is exact whatever the rounding. One loop, no call per value.
     """
     K = edges.size
     G = guide.size - 1
     for i in range(values.size):
         v = values[i]
-        if K == 0 or v < edges[0]:
+        if K == 0 or not v >= edges[0]:     # NaN too (never passed: only finite values)
             out[i] = 0
             continue
         if v >= edges[K - 1]:
             out[i] = K
             continue
-        g = min(G - 1, max(0, int((v - lo) / width)))
+        g = int((v - lo) / width)
+        if g > G - 1:
+            g = G - 1
         while g > 0 and v < lo + g * width:
             g -= 1
         while g < G - 1 and v >= lo + (g + 1) * width:
             g += 1
         a = guide[g]          # edges <= the cell's left end: all <= v
         b = guide[g + 1]      # edges <= the next cell's left end: no more than that
-        while a < b:          # first edge > v in [a, b)
+        while b - a > 8:      # first edge > v in [a, b)
             mid = (a + b) // 2
             if edges[mid] <= v:
                 a = mid + 1
             else:
                 b = mid
+        while a < b and edges[a] <= v:
+            a += 1
         out[i] = a
+
+
+@cached_njit(nogil=True)
+def _scan(edges, guide, lo, width, want, values, bins, counts, sent, sent_bins):
+    """One pass over a chunk's finite values of one output: their bins (into
+    ``bins``), counts[b] += 1 per value in bin b, and the values of the bins with
+    ``want[b]`` copied to ``sent`` (their bins to ``sent_bins``). Returns how
+    many were sent."""
+    _bins(edges, guide, lo, width, values, bins)
+    k = 0
+    for i in range(values.size):
+        b = bins[i]
+        counts[b] += 1
+        if want[b]:
+            sent[k] = values[i]
+            sent_bins[k] = b
+            k += 1
+    return k
 
 
 def _guide(edges):
@@ -93,9 +118,7 @@ def _guide(edges):
 _GUIDES: dict = {}
 
 
-def bins_of(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Bin index of each value: i where edges[i-1] <= value < edges[i] (0 .. edges.size),
-    as ``np.searchsorted(edges, values, side="right")``, in compiled code."""
+def _guide_of(edges):
     key = (id(edges), edges.size)
     found = _GUIDES.get(key)
     if found is None or found[0] is not edges:
@@ -103,7 +126,13 @@ def bins_of(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
         if len(_GUIDES) > 16:
             _GUIDES.clear()
         _GUIDES[key] = found
-    guide, lo, width = found[1]
+    return found[1]
+
+
+def bins_of(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Bin index of each value: i where edges[i-1] <= value < edges[i] (0 .. edges.size),
+    as ``np.searchsorted(edges, values, side="right")``, in compiled code."""
+    guide, lo, width = _guide_of(edges)
     out = np.empty(values.size, dtype=np.int64)
     _bins(edges, guide, lo, width, np.ascontiguousarray(values, dtype=np.float64), out)
     return out
@@ -112,6 +141,51 @@ def bins_of(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
 def bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Values per bin, shape (edges.size + 1,)."""
     return np.bincount(bins_of(edges, values), minlength=edges.size + 1)
+
+
+def scan(edges: np.ndarray, want: np.ndarray, values: np.ndarray):
+    """(counts per bin, values of the bins with ``want``, their bins): one compiled pass."""
+    guide, lo, width = _guide_of(edges)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    counts = np.zeros(edges.size + 1, dtype=np.int64)
+    sent, sent_bins = np.empty(values.size), np.empty(values.size, dtype=np.int64)
+    k = _scan(edges, guide, lo, width, want, values, np.empty(values.size, dtype=np.int64),
+              counts, sent, sent_bins)
+    return counts, sent[:k].copy(), sent_bins[:k].copy()
+
+
+WINDOW_Z = 5.0    # standard deviations of a pilot's rank error covered by a predicted window
+
+
+def predict_windows(edges: np.ndarray, M: int, p: float) -> np.ndarray:
+    """The bins likely to hold every value :func:`plan_windows` will need (bool per bin).
+
+    ``edges`` are the S sorted distinct values of a pilot sample of the run
+    and M the expected number of finite values. Each bin is then expected to
+    hold M / (S + 1) values: :func:`plan_windows` on those counts gives the
+    bins needed if the pilot were exact, and each is widened by WINDOW_Z
+    standard deviations of the bin in which a given rank lands
+    (binomial: sqrt(i (S - i) / S) bins at bin i) plus the length of the
+    stretch of candidate left ends of the shortest interval. A miss costs a second
+    pass over the chunks, never a wrong result: the counts tell afterwards.
+    """
+    S = edges.size
+    if S < 2 or M < 2:
+        return np.ones(S + 1, dtype=bool)
+    counts = np.full(S + 1, M // (S + 1), dtype=np.int64)
+    counts[:M - int(counts.sum())] += 1
+    try:
+        need, (starts, stops) = plan_windows(counts, edges, M, p)
+    except ValueError:             # too few values for the interval: all bins
+        return np.ones(S + 1, dtype=bool)
+    at = np.flatnonzero(need)
+    # the shortest interval's flat stretch moves with the sample as a whole: its length too
+    flat = int(np.ceil((stops.max() - starts.min()) * (S + 1) / M)) if starts.size else 0
+    spread = np.ceil(WINDOW_Z * np.sqrt(at * (S - at) / S)).astype(np.int64) + 2 + flat
+    mark = np.zeros(S + 2, dtype=np.int64)
+    np.add.at(mark, np.clip(at - spread, 0, S), 1)
+    np.add.at(mark, np.clip(at + spread + 1, 0, S + 1), -1)
+    return np.cumsum(mark)[:S + 1] > 0
 
 
 def plan_windows(counts: np.ndarray, edges: np.ndarray, M: int, p: float):

@@ -28,7 +28,7 @@ import numpy as np
 from . import quadrature as q
 from .._numba.options import is_jitted, warn_if_python
 from .._numba.prepared import unpacked_args_source, pack_args, prepare, returning_form
-from .._arguments import as_args, as_seed, positive_float, positive_int
+from .._arguments import as_args, as_choice, as_seed, positive_float, positive_int
 from .._numba.calls import call_kernel, evaluate_once
 from .regions import Region
 from ..status import Status
@@ -91,7 +91,8 @@ class IntegrationResult:
         an :class:`IntegrationWarning` is issued for NOT_CONVERGED and MAXFEV.
     det : str
         How |det J_T| was obtained: ``"analytic"``, ``"complex"``,
-        ``"central"``, or ``"indicator"`` for hit-or-miss.
+        ``"central"``, or ``"indicator"`` for hit-or-miss (also readable as
+        ``jac_method``, the name the other results use).
     n_nonfinite : int
         Number of points where the integrand was inf or NaN.
     """
@@ -104,6 +105,11 @@ class IntegrationResult:
     message: str = "integral computed"
     det: str = ""
     n_nonfinite: int = 0
+
+    @property
+    def jac_method(self) -> str:
+        """How |det J_T| was obtained (the same as ``det``)."""
+        return self.det
 
     def __repr__(self) -> str:
         return (f"IntegrationResult(value={self.value!r}, error={self.error:.3g}, "
@@ -121,7 +127,7 @@ class _Problem:
         if not callable(f):
             raise TypeError(f"f must be callable, got {type(f).__name__}")
         self.f, self.region, self.args = f, region, as_args(args)
-        self.det = region.det_method(det) if det != "indicator" else det
+        self.det = det if isinstance(det, str) and det == "indicator" else region.det_method(det)
         warn_if_python(f, stacklevel=4)
         point = region.midpoint(self.det if self.det != "indicator" else None)
         value, scalar = evaluate_once(f, point, self.args, "f")
@@ -281,7 +287,7 @@ def _gauss(problem, n, rtol, atol):
     rounding = 4 * EPS * max(size, size2, size3)
     d1, d2 = abs(value - q2), abs(q2 - q3)
     error = d1 + rounding
-    noise = max(25 * rounding, 1e-3 * max(atol, rtol * abs(value)))
+    noise = max(25 * rounding, 1e-3 * max(atol, rtol * abs(float(value))))
     if d1 <= noise or not np.isfinite(value + q2 + q3):
         return problem.result(value, error, "gauss")
     p = math.log(2.0) / math.log(m / m2)
@@ -299,7 +305,7 @@ def _gauss(problem, n, rtol, atol):
     return problem.result(value, error, "gauss")
 
 
-def _qmc(problem, n, rng, replicates, client=None):
+def _qmc(problem, n, rng, replicates, client=None, progress=False):
     R = positive_int(replicates, "replicates")
     if R < 2:
         raise ValueError(f"replicates must be >= 2 for an error estimate, got {R}")
@@ -307,19 +313,29 @@ def _qmc(problem, n, rng, replicates, client=None):
     k = max(1, int(round(math.log2(max(n / R, 2)))))
     N = 1 << k
     seeds = [int(rng.integers(2 ** 63)) for _ in range(R)]
+    bar = _progress(progress, R * N)
     if client is not None:    # the same chunks of BATCH points, summed in the same order
         from ..distributed.integration import qmc_on_cluster
-        estimates = qmc_on_cluster(client, problem, seeds, N)
+        estimates = qmc_on_cluster(client, problem, seeds, N, bar)
     else:
         estimates = []
         for seed in seeds:
             engine = q.sobol_engine(d, np.random.default_rng(seed))
             total = 0.0
             for start in range(0, N, BATCH):
-                total += qmc_part(problem, engine, N, min(N, start + BATCH) - start)
+                b = min(N, start + BATCH) - start
+                total += qmc_part(problem, engine, N, b)
+                bar.add(b)
             estimates.append(total)
+    bar.close()
     est = np.array(estimates)
     return problem.result(est.mean(), est.std(ddof=1) / math.sqrt(R), "qmc")
+
+
+def _progress(how, total):
+    """The :class:`~jacsolve.distributed.progress.Progress` of a sampling method's points."""
+    from ..distributed.progress import Progress
+    return Progress(how, total, "points", "integrate")
 
 
 def qmc_part(problem, engine, N, b) -> float:
@@ -337,7 +353,7 @@ def mc_sums(g, shift) -> tuple:
     return np.sum(g - shift), np.sum((g - shift) ** 2)
 
 
-def _monte_carlo(problem, n, batch, method, client=None, points=None):
+def _monte_carlo(problem, n, batch, method, client=None, points=None, progress=False):
     """Mean and standard error of n samples (each an estimate of the integral) from ``batch(b)``.
 
     ``client``: the chunks of BATCH samples run on a Dask cluster, where
@@ -346,9 +362,10 @@ def _monte_carlo(problem, n, batch, method, client=None, points=None):
     """
     s1 = s2 = 0.0
     shift = None
+    bar = _progress(progress, n)
     if client is not None:
         from ..distributed.integration import mc_on_cluster
-        shift, parts = mc_on_cluster(client, problem, points, n)
+        shift, parts = mc_on_cluster(client, problem, points, n, bar)
         for a, b in parts:
             s1 += a
             s2 += b
@@ -360,18 +377,21 @@ def _monte_carlo(problem, n, batch, method, client=None, points=None):
             a, b = mc_sums(g, shift)
             s1 += a
             s2 += b
+            bar.add(g.size)
+    bar.close()
     mean = shift + s1 / n
     var = max(s2 - s1 * s1 / n, 0.0) / (n - 1) if n > 1 else math.inf
     return problem.result(mean, math.sqrt(var / n), method)
 
 
-def _mc(problem, n, rng, client=None):
+def _mc(problem, n, rng, client=None, progress=False):
     d = problem.region.dim
     if client is not None:
         from ..distributed.integration import Points
-        return _monte_carlo(problem, n, None, "mc", client, Points.cube(rng, d))
+        return _monte_carlo(problem, n, None, "mc", client, Points.cube(rng, d), progress)
     return _monte_carlo(problem, n, lambda b: problem.pulled_back(rng.random((b, d)),
-                                                                  np.ones(b)), "mc")
+                                                                  np.ones(b)), "mc",
+                        progress=progress)
 
 
 def adaptive_orders(d: int) -> tuple:
@@ -435,7 +455,7 @@ def _adaptive(problem, n, rtol, atol):
     Q, E, axis = evaluate(lo, hi)
     while True:
         value, error = Q.sum(), E.sum()
-        if problem.nonfinite or error <= max(atol, rtol * abs(value)):
+        if problem.nonfinite or error <= max(atol, rtol * abs(float(value))):
             return problem.result(value, error, "adaptive")
         affordable = (n - problem.nfev) // (2 * per_cell)
         if affordable < 1:
@@ -501,7 +521,7 @@ def _verdict(problem, res: IntegrationResult, rtol: float, atol: float) -> Integ
                        "|det J|) is concentrated where few points land: use a region or map "
                        "that spreads it, method='gauss' or 'adaptive' in few dimensions, or "
                        "raise n")
-    tol = max(atol, rtol * abs(res.value))
+    tol = max(atol, rtol * abs(float(res.value)))   # Python floats overflow to inf silently
     if status == Status.SUCCESS and not res.error <= tol:
         status = Status.NOT_CONVERGED
         rel = res.error / abs(res.value) if res.value != 0 else math.inf
@@ -519,7 +539,8 @@ def _verdict(problem, res: IntegrationResult, rtol: float, atol: float) -> Integ
 # -------------------------------------------------------------------- public
 def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional[int] = None,
               seed=None, args=(), det: str = "auto", replicates: int = 8,
-              rtol: float = 1e-10, atol: float = 0.0, client=None) -> IntegrationResult:
+              rtol: float = 1e-10, atol: float = 0.0, client=None,
+              progress=False) -> IntegrationResult:
     """Integrate ``f`` over ``region`` by substitution from the unit cube.
 
     Parameters
@@ -572,6 +593,10 @@ def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional
     client : dask.distributed.Client, str or None
         "qmc" and "mc" only: evaluate the chunks of points on a Dask cluster
         (see :mod:`jacsolve.distributed`); the same result, bit for bit.
+    progress : bool or callable
+        "qmc" and "mc": ``True`` prints the points evaluated on stderr; a
+        callable is called as ``progress(done, total)``. Silent by default
+        (and for the other methods).
 
     Returns
     -------
@@ -600,8 +625,7 @@ def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional
     (True, True)
     """
     f = returning_form(f, scalar=True)  # the in-place form, as y = f(x, *args)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    method = as_choice(method, "method", METHODS)
     rtol, atol = _tolerances(rtol, atol)
     rng = _rng(seed) if method in ("qmc", "mc") else as_seed(seed)
     n = _n(n, method, getattr(region, "dim", 1))
@@ -616,9 +640,9 @@ def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional
     if method == "gauss":
         res = _gauss(problem, n, rtol, atol)
     elif method == "qmc":
-        res = _qmc(problem, n, rng, replicates, client)
+        res = _qmc(problem, n, rng, replicates, client, progress)
     elif method == "mc":
-        res = _mc(problem, n, rng, client)
+        res = _mc(problem, n, rng, client, progress)
     else:
         res = _adaptive(problem, n, rtol, atol)
     return _verdict(problem, res, rtol, atol)
@@ -626,7 +650,7 @@ def integrate(f: Callable, region: Region, *, method: str = "gauss", n: Optional
 
 def integrate_mc(f: Callable, region: Region, *, n: int = 1 << 16, seed=None,
                  args=(), rtol: float = 1e-10, atol: float = 0.0,
-                 client=None) -> IntegrationResult:
+                 client=None, progress=False) -> IntegrationResult:
     """Hit-or-miss Monte Carlo: sample the bounding box, keep the points inside.
 
     The estimate is vol(box) * mean(f(x) 1_Ω(x)) over n uniform points of
@@ -637,6 +661,7 @@ def integrate_mc(f: Callable, region: Region, *, n: int = 1 << 16, seed=None,
     otherwise NOT_CONVERGED and an :class:`IntegrationWarning`. ``seed`` is
     a non-negative integer, a Generator or None. ``client``: run on a Dask
     cluster, as in :func:`integrate` (the same result, bit for bit).
+    ``progress``: report the points evaluated, as in :func:`integrate`.
 
     Examples
     --------
@@ -670,8 +695,8 @@ def integrate_mc(f: Callable, region: Region, *, n: int = 1 << 16, seed=None,
     if client is not None:
         from ..distributed.integration import Points
         points = Points.box_of(rng, region.dim, lo, span, vol)
-    return _verdict(problem, _monte_carlo(problem, n, batch, "hit-or-miss", client, points),
-                    rtol, atol)
+    return _verdict(problem, _monte_carlo(problem, n, batch, "hit-or-miss", client, points,
+                                          progress), rtol, atol)
 
 
 def hit_or_miss_part(problem, U, lo, span, vol):

@@ -41,7 +41,8 @@ from .._numba.addresses import EMPTY
 from .._numba.options import cached_njit, is_jitted, jit, kernel_njit, warn_if_python
 from .._numba.prepared import auto_method, unpacked_args_source, pack_args, prepare
 from .._numba.tiers import address_call, addressed_args
-from .._arguments import as_args, as_scale, as_vector, positive_float, positive_int, real_number
+from .._arguments import (as_args, as_choice, as_scale, as_vector, positive_float, positive_int,
+                          real_array, real_number)
 from .._numba.calls import call_kernel, evaluate_once
 from ..status import not_complex_safe
 
@@ -102,8 +103,7 @@ class Region:
     # ----------------------------------------------------------- evaluation
     def det_method(self, det: str = "auto") -> str:
         """The determinant method ``det`` resolves to for this region."""
-        if det not in DETS:
-            raise ValueError(f"det must be one of {DETS}, got {det!r}")
+        as_choice(det, "det", DETS)
         if det == "auto":
             return "analytic" if self._D is not None else "complex"
         if det == "analytic" and self._D is None:
@@ -442,7 +442,7 @@ class Simplex(Region):
     """
 
     def __init__(self, vertices):
-        V = np.asarray(vertices, dtype=np.float64)
+        V = real_array(vertices, "vertices")
         if V.ndim != 2 or V.shape[0] != V.shape[1] + 1 or not np.all(np.isfinite(V)):
             raise ValueError("vertices must be a finite array of shape (d+1, d), got shape "
                              f"{np.shape(vertices)}")
@@ -522,7 +522,11 @@ class Ball(Region):
         c = np.zeros(d) if center is None else _point(center, "center", d)
         R = positive_float(radius, "radius")
         self.dim = d
-        self.volume = q.ball_volume(d, R)
+        try:
+            self.volume = q.ball_volume(d, R)
+        except OverflowError:
+            raise ValueError(f"radius={R!r} is too large: the volume of the {d}-ball overflows "
+                             "float64") from None
         self.bounds = (c - R, c + R)
         self._T, self._D, self._inside = _ball_map, _ball_det, _ball_inside
         self._targs = self._iargs = (np.concatenate([[R], c]),)

@@ -22,18 +22,17 @@ arguments, chooses how the solver reaches fun and turns the outcome into a
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
 import numba
 import numpy as np
-import scipy.sparse as sp
 from numba import types
 
 from . import dense as NW
 from . import krylov as KR
-from . import sparse as SP
 from .._arguments import as_args, as_vector, positive_float, positive_int
 from .._numba.calls import evaluate_once, is_typing_error, typing_message
 from .._numba.options import is_jitted, python_version, warn_if_python
@@ -243,6 +242,8 @@ def solve(fun: Callable, x0, *, args=(), method: str = "auto", jac="auto",
     if auto:  # complex step if the one-time check finds it right (x0 not finite: "central")
         jname = auto_method(fun, x, args, "central", names=("x0", "args"))
     if sparsity is not None:
+        from . import sparse as SP  # here: it imports scipy.sparse (~0.1 s)
+
         if code not in (NW.AUTO, NW.NEWTON):
             raise ValueError(f"method={method!r} does not use sparsity; with sparsity use "
                              "method='auto' or 'newton' (or drop sparsity for 'krylov')")
@@ -304,6 +305,12 @@ def _check_x0(x):
         raise fault_error(NW.BAD_X, x_name="x0", where=f"; x0[{j}] = {x[j]}")
 
 
+def _issparse(a) -> bool:
+    """scipy.sparse.issparse(a), without importing scipy.sparse: if nothing has, a is not sparse."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(a)
+
+
 def _check_jac_shape(jac, x, args):
     try:
         J = jac(x, *args)
@@ -311,7 +318,7 @@ def _check_jac_shape(jac, x, args):
         if is_typing_error(exc):
             raise TypeError(typing_message(exc, "jac")) from None
         raise FunctionError(f"jac raised {type(exc).__name__}: {exc} at x0") from exc
-    shape = J.shape if sp.issparse(J) else np.shape(J)
+    shape = J.shape if _issparse(J) else np.shape(J)
     if tuple(shape) != (x.size, x.size):
         raise ValueError(f"jac must return the ({x.size}, {x.size}) Jacobian, got shape "
                          f"{tuple(shape)}")
@@ -355,7 +362,19 @@ _EMPTY_ARGS_TYPE = numba.typeof(())
 
 
 def _args_type(args):
-    return _EMPTY_ARGS_TYPE if not args else numba.typeof(args)
+    if not args:
+        return _EMPTY_ARGS_TYPE
+    try:
+        return numba.typeof(args)
+    except ValueError:  # numba cannot type an empty list, an arbitrary object, ...
+        for i, a in enumerate(args):
+            try:
+                numba.typeof(a)
+            except ValueError:
+                raise TypeError(f"args[{i}] cannot be passed to a compiled fun: numba has no "
+                                f"type for {type(a).__name__} {a!r:.60}; pass numbers, numpy "
+                                "arrays or tuples of them") from None
+        raise
 
 
 _KERNELS: dict = {}
@@ -529,6 +548,8 @@ def _sparse_entry(fun, x, args, jac, sparsity, callback):
             ev = _ENTRIES[key] = _ev_pointer(fun, _args_type(args))
     else:
         ev = partial(python_version(NW.evaluate_into), fun)
+    from . import sparse as SP  # here: it imports scipy.sparse (~0.1 s)
+
     kernel = SP.jacobian_kernel(fun, jac, groups, n, args, addressed=packed is not None)
     return _as_python(SP.newton_solver(compiled), ev, kernel, _python_callback(callback),
                       packed)

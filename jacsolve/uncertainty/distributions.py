@@ -462,6 +462,9 @@ def as_distribution(obj, name: str = "input") -> Distribution:
     if isinstance(obj, Distribution):
         return obj
     if isinstance(obj, (numbers.Real, np.floating, np.integer)) and not isinstance(obj, bool):
+        if not math.isfinite(obj):
+            raise ValueError(f"{name} must be finite (a number is taken as a constant input), "
+                             f"got {obj!r}")
         return Constant(float(obj))
     if hasattr(obj, "ppf") and hasattr(obj, "dist"):
         return SciPy(obj)

@@ -16,9 +16,11 @@ Python function works too: it is called on all draws at once when it
 vectorises correctly (checked on a few draws), and draw by draw otherwise.
 
 With ``client=`` the same :class:`Runner` evaluates chunks of draws on the
-workers of a Dask cluster (:mod:`jacsolve.distributed.montecarlo`): block
-moments are merged in block order and the covariance slices added in slice
-order there too, so a cluster run has the bits of a local one.
+workers of a Dask cluster (:mod:`jacsolve.distributed.montecarlo`), in one
+pass over the draws: block moments are merged in block order, the
+covariance from slices of draws (each about its own mean) merged in slice
+order, and the summary histogram placed by a pilot of draws, there as
+here, so a cluster run has the bits of a local one.
 
 :func:`validate` is the check of JCGM 101 clause 8: does the GUM (linear)
 coverage interval agree with the Monte Carlo one to a numerical tolerance?
@@ -40,7 +42,7 @@ from numba.core import types
 from numba.core.errors import NumbaExperimentalFeatureWarning, TypingError
 from numba.extending import overload
 
-from .._arguments import as_args, positive_int
+from .._arguments import as_args, as_choice, positive_int
 from .._numba.addresses import function_loader, addresses_of
 from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import cached_njit, is_jitted, kernel_njit, warn_if_python
@@ -57,7 +59,8 @@ __all__ = ["propagate_mc", "MonteCarloResult", "validate", "Validation",
            "numerical_tolerance", "NonFiniteWarning", "coverage_intervals", "check_kind",
            "as_inputs", "result_from_values", "result_from_stats", "finish", "Runner",
            "NotConvergedWarning", "comoment_slices", "covariance_from", "adaptive_batch",
-           "CHUNK"]
+           "CHUNK", "pilot_blocks", "pilot_values", "histogram_inner_edges", "histogram_counts",
+           "summary_histogram"]
 
 CHUNK = 32 * BLOCK  # draws per NumPy call of a plain Python model (bounded memory)
 HIST_BINS = 200
@@ -65,6 +68,7 @@ PARALLEL_MIN = 16 * BLOCK  # draws from which threads pay for their start-up
 SUBSAMPLE = 8192        # values that locate the tails before the compiled selection
 PROGRESS_DRAWS = 1 << 22  # draws between two progress reports of a local run
 COV_ROWS = 65_536       # draws per slice of the covariance sums (a multiple of BLOCK)
+PILOT_BLOCKS = 16       # blocks spread over a run whose values place the summary histogram
 
 
 class NonFiniteWarning(RuntimeWarning):
@@ -379,19 +383,34 @@ def _merge(counts: np.ndarray, moments: np.ndarray):
 
 
 @cached_njit
-def _comoment(Y, mean, i0, i1, C):
-    """C = the sum over the finite rows y of Y[i0:i1] of (y - mean)(y - mean)^T.
+def _comoment(Y, i0, i1, mu, C):
+    """The finite rows y of Y[i0:i1]: their count (returned), mean ``mu`` and
+    C = the sum of (y - mu)(y - mu)^T.
 
     Plain loops in a fixed order (no BLAS, whose summation order may change
     with its thread count): the same rows give the same bits in any process.
     """
     m = Y.shape[1]
     C[:, :] = 0.0
+    mu[:] = 0.0
+    k = 0
+    for i in range(i0, i1):
+        ok = True
+        for a in range(m):
+            ok = ok and np.isfinite(Y[i, a])
+        if ok:
+            k += 1
+            for a in range(m):
+                mu[a] += Y[i, a]
+    if k == 0:
+        return 0
+    for a in range(m):
+        mu[a] /= k
     d = np.empty(m)
     for i in range(i0, i1):
         ok = True
         for a in range(m):
-            d[a] = Y[i, a] - mean[a]
+            d[a] = Y[i, a] - mu[a]
             ok = ok and np.isfinite(Y[i, a])
         if ok:
             for a in range(m):
@@ -400,44 +419,50 @@ def _comoment(Y, mean, i0, i1, C):
     for a in range(m):
         for b in range(a):
             C[b, a] = C[a, b]
+    return k
 
 
-def comoment_slices(Y: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """(k, m, m): the co-moments about ``mean`` of the finite rows of each slice of
-    :data:`COV_ROWS` draws of Y (rows with NaN or inf are skipped, not removed,
-    so the slices are fixed ranges of draw indices)."""
+def comoment_slices(Y: np.ndarray):
+    """(counts (k,), means (k, m), co-moments (k, m, m)) of the finite rows of each
+    slice of :data:`COV_ROWS` draws of Y, each about the slice's own mean (rows
+    with NaN or inf are skipped, not removed, so the slices are fixed ranges of
+    draw indices and need no global mean: one pass over the draws)."""
     k = -(-Y.shape[0] // COV_ROWS)
-    out = np.empty((k, Y.shape[1], Y.shape[1]))
+    m = Y.shape[1]
+    ns, mus, Cs = np.zeros(k, dtype=np.int64), np.zeros((k, m)), np.empty((k, m, m))
     for s in range(k):
-        _comoment(Y, mean, s * COV_ROWS, min(Y.shape[0], (s + 1) * COV_ROWS), out[s])
-    return out
+        ns[s] = _comoment(Y, s * COV_ROWS, min(Y.shape[0], (s + 1) * COV_ROWS), mus[s], Cs[s])
+    return ns, mus, Cs
 
 
-def covariance_from(slices, n_finite: int, var: np.ndarray) -> np.ndarray:
-    """The covariance from per-slice co-moments, added in slice order.
+def covariance_from(parts, n_finite: int, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """The covariance from per-slice co-moments (:func:`comoment_slices`, in draw
+    order), merged slice by slice about ``mean`` (Chan et al.:
+    C = sum_s C_s + n_s (mu_s - mean)(mu_s - mean)^T).
 
-    One output: the merged variance ``var`` itself (``slices`` unused). A run
+    One output: the merged variance ``var`` itself (``parts`` unused). A run
     split into chunks of whole slices gives the same bits as one piece.
     """
     if var.size == 1:
         return var.reshape(1, 1).copy()
     C = np.zeros((var.size, var.size))
-    for S in slices:
-        C += S
+    for ns, mus, Cs in parts:
+        for s in range(ns.size):
+            if ns[s]:
+                d = mus[s] - mean
+                C += Cs[s] + ns[s] * np.outer(d, d)
     return C / (n_finite - 1)
 
 
 def _covariance(Y: np.ndarray, mean: np.ndarray, var: np.ndarray, n_finite: int):
     """Covariance of the finite rows of Y (all draws, in draw order) about their mean."""
-    slices = comoment_slices(Y, mean) if var.size > 1 else ()
-    return covariance_from(slices, n_finite, var)
+    parts = [comoment_slices(Y)] if var.size > 1 else ()
+    return covariance_from(parts, n_finite, mean, var)
 
 
 def check_kind(kind) -> str:
     """A coverage interval kind, "symmetric" or "shortest", or a ValueError."""
-    if kind not in ("symmetric", "shortest"):
-        raise ValueError(f"kind must be 'symmetric' or 'shortest', got {kind!r}")
-    return kind
+    return as_choice(kind, "kind", ("symmetric", "shortest"))
 
 
 def _histogram(samples: np.ndarray, bins: int):
@@ -448,6 +473,68 @@ def _histogram(samples: np.ndarray, bins: int):
         counts.append(c)
         edges.append(e)
     return np.array(counts), np.array(edges)
+
+
+def pilot_blocks(n: int) -> np.ndarray:
+    """The :data:`PILOT_BLOCKS` blocks spread over a run of n draws that form its pilot."""
+    nblocks = -(-n // BLOCK)
+    return np.unique(np.linspace(0, nblocks - 1, min(nblocks, PILOT_BLOCKS)).astype(np.int64))
+
+
+def pilot_values(runner, n: int, blocks) -> np.ndarray:
+    """Model values of the pilot ``blocks`` of a run of n draws, evaluated block by block
+    (the same call wherever it runs, so a cluster and a local run get the same bits)."""
+    return np.concatenate([runner(b * BLOCK, min(n, (b + 1) * BLOCK) - b * BLOCK)[0]
+                           for b in blocks])
+
+
+def histogram_inner_edges(pilot: np.ndarray) -> np.ndarray:
+    """(m, HIST_BINS - 1): the inner edges of the summary histogram of each output,
+    equally spaced from the smallest to the largest finite pilot value."""
+    out = np.empty((pilot.shape[1], HIST_BINS - 1))
+    for j, col in enumerate(pilot.T):
+        col = col[np.isfinite(col)]
+        a, b = (float(col.min()), float(col.max())) if col.size else (0.0, 1.0)
+        if not b > a:
+            a, b = a - 0.5, a + 0.5
+        out[j] = np.linspace(a, b, HIST_BINS - 1)
+    return out
+
+
+@cached_njit(nogil=True)
+def _equal_bins_count(inner, values, counts):
+    """counts[g] += 1 for each value, g = the number of ``inner`` edges <= it
+    (equally spaced edges: g from one division, then checked against the edges
+    themselves, so the bin is exact whatever the rounding)."""
+    K = inner.size
+    a, w = inner[0], (inner[K - 1] - inner[0]) / (K - 1)
+    for i in range(values.size):
+        v = values[i]
+        x = (v - a) / w
+        g = 0 if not x >= 0.0 else K if x >= K else int(x) + 1
+        while g > 0 and v < inner[g - 1]:
+            g -= 1
+        while g < K and v >= inner[g]:
+            g += 1
+        counts[g] += 1
+
+
+def histogram_counts(inner: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Counts of the finite values ``col`` in the HIST_BINS bins around ``inner`` edges
+    (bin g: inner[g-1] <= y < inner[g], as ``np.searchsorted(inner, y, "right")``)."""
+    counts = np.zeros(inner.size + 1, dtype=np.int64)
+    _equal_bins_count(inner, np.ascontiguousarray(col, dtype=np.float64), counts)
+    return counts
+
+
+def summary_histogram(counts: np.ndarray, inner: np.ndarray, low, high):
+    """(counts (m, HIST_BINS), edges (m, HIST_BINS + 1)) of a run whose values are not
+    kept: the inner edges from its pilot, the outer ones at the smallest and largest
+    value (at least one inner bin width beyond the inner edges)."""
+    w = inner[:, 1] - inner[:, 0]
+    lo = np.minimum(np.asarray(low, dtype=float), inner[:, 0] - w)
+    hi = np.maximum(np.asarray(high, dtype=float), inner[:, -1] + w)
+    return np.asarray(counts, dtype=np.int64), np.column_stack([lo, inner, hi])
 
 
 # ------------------------------------------------------------------ results
@@ -550,7 +637,14 @@ class MonteCarloResult:
         return shaped(low.copy(), scalar), shaped(high.copy(), scalar)
 
     def histogram(self, bins: int = HIST_BINS):
-        """(counts (m, bins), edges (m, bins + 1)) of the model values."""
+        """(counts (m, bins), edges (m, bins + 1)) of the model values.
+
+        Without samples (``keep_samples=False``, or a run on a cluster): the
+        summary histogram computed during the run, whose 198 inner bins are
+        equally spaced over the range of a pilot of draws spread over the
+        run and whose two outer bins reach the smallest and largest value
+        (``bins`` is ignored).
+        """
         if self.samples is None:
             return self._cache["histogram"]
         return _histogram(self.samples, bins)
@@ -570,12 +664,14 @@ def result_from_values(Y, mean, cov, *, scalar: bool, n_draws: int, n_bad: int, 
                        kind: str, keep_samples: Optional[bool], converged: bool = True,
                        digits: Optional[int] = None, tolerance=None,
                        bad_status=Status.NONFINITE, message: str,
-                       nfev: int) -> MonteCarloResult:
+                       nfev: int, pilot=None) -> MonteCarloResult:
     """The :class:`MonteCarloResult` of the finite model values Y (M, m), built once.
 
     Without ``keep_samples`` (default: kept when Y.size <= 2e7), the intervals
-    at ``p`` and the histogram are computed first and the values dropped.
-    ``bad_status`` is the status for n_bad > 0.
+    at ``p`` and the summary histogram are computed first and the values
+    dropped. The histogram's inner edges come from ``pilot()`` (the model
+    values of :func:`pilot_blocks`, as on a cluster; default: every k-th
+    value of Y). ``bad_status`` is the status for n_bad > 0.
     """
     cache = {}
     if keep_samples is None:
@@ -583,7 +679,11 @@ def result_from_values(Y, mean, cov, *, scalar: bool, n_draws: int, n_bad: int, 
     if not keep_samples:
         for k, pair in coverage_intervals(Y, p).items():
             cache[(p, k)] = pair
-        cache["histogram"] = _histogram(Y, HIST_BINS)
+        sample = pilot() if pilot is not None else \
+            Y[::max(1, Y.shape[0] // (PILOT_BLOCKS * BLOCK))]
+        inner = histogram_inner_edges(sample)
+        counts = [histogram_counts(inner[j], Y[:, j]) for j in range(Y.shape[1])]
+        cache["histogram"] = summary_histogram(counts, inner, Y.min(axis=0), Y.max(axis=0))
     return result_from_stats(mean, cov, Y if keep_samples else None, cache, scalar=scalar,
                              n_draws=n_draws, n_bad=n_bad, p=p, kind=kind, converged=converged,
                              digits=digits, tolerance=tolerance, bad_status=bad_status,
@@ -754,13 +854,6 @@ def _batch_stats(Y, counts, moments, p, kind):
     return np.stack([mean, np.sqrt(var), low, high])
 
 
-def _batch_stats(Y, counts, moments, p, kind):
-    """(4, m): mean, u, interval endpoints of one adaptive batch."""
-    n_fin, mean, var = _merge(counts, moments)
-    low, high = coverage_intervals(_finite_rows(Y, n_fin), p)[kind]
-    return np.stack([mean, np.sqrt(var), low, high])
-
-
 def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
                  digits: Optional[int] = None, p: float = 0.95, kind: str = "symmetric",
                  seed=None, keep_samples: Optional[bool] = None, max_draws: int = 10_000_000,
@@ -894,7 +987,8 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
     cov = _covariance(Y, mean, var, n_fin) if n_fin >= 2 else None
     return finish(Y.shape[0], n_fin, mean, cov, Y=_finite_rows(Y, n_fin), scalar=runner.scalar,
                   p=p, kind=kind, keep_samples=keep_samples, converged=converged, digits=digits,
-                  tolerance=tolerance, max_draws=max_draws)
+                  tolerance=tolerance, max_draws=max_draws,
+                  pilot=lambda: pilot_values(runner, Y.shape[0], pilot_blocks(Y.shape[0])))
 
 
 class NotConvergedWarning(RuntimeWarning):
@@ -903,7 +997,7 @@ class NotConvergedWarning(RuntimeWarning):
 
 def finish(n_draws: int, n_fin: int, mean, cov, *, Y=None, cache=None, scalar: bool, p: float,
            kind: str, keep_samples, converged: bool, digits, tolerance,
-           max_draws: int) -> MonteCarloResult:
+           max_draws: int, pilot=None) -> MonteCarloResult:
     """The result of a run from its merged statistics, with its warnings and message.
 
     ``Y`` holds the finite model values (local runs); a run on a cluster
@@ -915,7 +1009,8 @@ def finish(n_draws: int, n_fin: int, mean, cov, *, Y=None, cache=None, scalar: b
                       f"({100 * n_bad / n_draws:.3g} %); the statistics use the "
                       f"{n_fin} finite draws", NonFiniteWarning, stacklevel=3)
     if n_fin < 2:
-        raise ValueError(f"only {n_fin} of {n_draws} draws gave finite model values")
+        raise ValueError(f"fun gave finite values for only {n_fin} of {n_draws} draws: check fun "
+                         "and args (at least 2 finite draws are needed for statistics)")
     messages = []
     if not converged:
         messages.append(f"not stable to {digits} significant digits after max_draws = "
@@ -932,7 +1027,7 @@ def finish(n_draws: int, n_fin: int, mean, cov, *, Y=None, cache=None, scalar: b
                   nfev=n_draws)
     if cache is not None:
         return result_from_stats(mean, cov, None, cache, **common)
-    return result_from_values(Y, mean, cov, keep_samples=keep_samples, **common)
+    return result_from_values(Y, mean, cov, keep_samples=keep_samples, pilot=pilot, **common)
 
 
 def as_inputs(inputs) -> list:

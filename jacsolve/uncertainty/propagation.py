@@ -29,7 +29,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .._arguments import as_args, as_vector
+from .._arguments import as_args, as_choice, as_vector
 from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import cached_njit, kernel_njit, warn_if_python
 from .._numba.prepared import known, prepare, probe_bounds
@@ -571,8 +571,7 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     >>> print(round(lo, 4), round(hi, 4))
     1.9034 2.0966
     """
-    if method != "linear" and method != "second-order":
-        raise ValueError(f"method must be 'linear' or 'second-order', got {method!r}")
+    as_choice(method, "method", ("linear", "second-order"))
     jac_mode = _JAC.get(jac) if type(jac) is str else None
     if jac_mode is None:
         raise ValueError(f"jac must be 'auto', 'complex', 'central' or 'richardson', got {jac!r}")

@@ -6,13 +6,16 @@ Monte Carlo draws of a 5-input model (``--quick``: 10**7) four ways: one
 local thread, local threads on all cores, a LocalCluster of 1 worker
 process (1 thread) and of 2 worker processes (1 thread each). Each row is
 the median of repeated calls after a first call; first calls (compilation in
-this process and in the workers) are reported apart. On a cluster
-``propagate_mc`` evaluates every draw twice (two passes, so no worker keeps
-draws and no draw travels), which its cluster/local ratio includes.
+this process and in the workers) are reported apart. The cluster/local
+ratios compare each cluster call with a local call on as many threads made
+right after it (pairs, so that load from elsewhere on the machine falls on
+both sides alike). On a cluster ``propagate_mc`` evaluates each draw once
+unless the pilot's predicted windows miss an interval endpoint (then a
+second pass; the "mc passes" column says which).
 
 Table 2: the cost of the cluster itself: per-task scheduler overhead (a
-thousand empty tasks, submitted and gathered), and the peak resident memory
-of each worker process after the Monte Carlo run.
+thousand empty tasks, submitted and gathered), the peak resident memory of
+each worker process after the runs, and the chunk sizes.
 """
 from __future__ import annotations
 
@@ -58,13 +61,25 @@ INPUTS = [D.Normal(1.0, 0.1), D.Rectangular(1.0, 3.0), D.Normal(0.0, 0.5),
           D.Triangular(-1.0, 1.0), D.Normal(2.0, 0.2)]
 
 
-def _median(fn, repeat):
-    times = []
+def _median(fn, repeat, paired=None, threads=1):
+    """Median seconds of fn; with ``paired``, also of paired() run right after each
+    call of fn on ``threads`` numba threads: (fn's median, paired's median)."""
+    times, others = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        if paired is not None:
+            before = numba.get_num_threads()
+            numba.set_num_threads(threads)
+            try:
+                t0 = time.perf_counter()
+                paired()
+                others.append(time.perf_counter() - t0)
+            finally:
+                numba.set_num_threads(before)
+    mid = sorted(times)[len(times) // 2]
+    return (mid, sorted(others)[len(others) // 2]) if paired is not None else mid
 
 
 _PROBE = {}
@@ -112,31 +127,49 @@ def run(quick: bool = False, progress=None) -> Report:
     cores = numba.config.NUMBA_NUM_THREADS
     rows = []
 
+    def solve_on(client):
+        return lambda: jacsolve.solve_batch(arm, x0, P, client=client)
+
+    def mc_on(client, threads):
+        passes = []
+
+        def count(done, total):
+            passes.append(total // draws)
+        return lambda: jacsolve.propagate_mc(
+            five_inputs, INPUTS, n=draws, seed=1, parallel=threads > 1, client=client,
+            keep_samples=False, progress=count if client is not None else False), passes
+
     def case(label, threads, client):
         say(f"{label}: solve_batch on {N:,} systems")
         before = numba.get_num_threads()
         numba.set_num_threads(threads)
+        pair = {} if client is None else dict(threads=threads)
         try:
-            solve = lambda: jacsolve.solve_batch(arm, x0, P, client=client)  # noqa: E731
-            mc = lambda: jacsolve.propagate_mc(  # noqa: E731
-                five_inputs, INPUTS, n=draws, seed=1, parallel=threads > 1, client=client,
-                keep_samples=False)
+            solve = solve_on(client)
             report.compile_times[f"solve_batch first call, {label}"] = first_call(solve)
-            t_solve = _median(solve, repeat)
+            t_solve = _median(solve, repeat, paired=solve_on(None) if pair else None, **pair)
             say(f"{label}: propagate_mc on {draws:,} draws")
             small = lambda: jacsolve.propagate_mc(  # noqa: E731
                 five_inputs, INPUTS, n=1 << 20, seed=1, client=client, keep_samples=False)
             report.compile_times[f"propagate_mc first call, {label}"] = first_call(small)
-            t_mc = _median(mc, 1 if not quick else 2)
+            mc, passes = mc_on(client, threads)
+            t_mc = _median(mc, 1 if not quick else 2,
+                           paired=mc_on(None, threads)[0] if pair else None, **pair)
         finally:
             numba.set_num_threads(before)
-        rows.append(dict(setup=label, threads=threads, solve_s=t_solve,
-                         us_per_system=1e6 * t_solve / N, mc_s=t_mc,
-                         ns_per_draw=1e9 * t_mc / draws))
-        return t_solve, t_mc
+        row = dict(setup=label, threads=threads)
+        if client is None:
+            row.update(solve_s=t_solve, mc_s=t_mc)
+        else:
+            row.update(solve_s=t_solve[0], mc_s=t_mc[0], mc_passes=max(passes),
+                       **{"solve cluster/local same cores": t_solve[0] / t_solve[1],
+                          "mc cluster/local same cores": t_mc[0] / t_mc[1]})
+        row.update(us_per_system=1e6 * row["solve_s"] / N, ns_per_draw=1e9 * row["mc_s"] / draws)
+        rows.append(row)
+        return row["solve_s"], row["mc_s"]
 
-    local1 = case("local, 1 thread", 1, None)
-    localn = case(f"local, {cores} threads", cores, None)
+    case("local, 1 thread", 1, None)
+    case(f"local, {cores} threads", cores, None)
     clusters = {}
     memory, overhead = {}, {}
     for workers in (1, 2):
@@ -151,31 +184,30 @@ def run(quick: bool = False, progress=None) -> Report:
             t0 = time.perf_counter()
             client.gather(client.map(_noop, range(1000), pure=False))
             overhead[workers] = (time.perf_counter() - t0) / 1000
-    same = {1: local1, 2: localn if cores == 2 else None}
     for r in rows:
-        w = 1 if "1 worker" in r["setup"] else 2 if "2 worker" in r["setup"] else None
-        if w is None:
-            continue
-        r["solve vs 1 worker"] = clusters[1][0] / r["solve_s"]
-        r["mc vs 1 worker"] = clusters[1][1] / r["mc_s"]
-        if same.get(w):
-            r["solve cluster/local same cores"] = r["solve_s"] / same[w][0]
-            r["mc cluster/local same cores"] = r["mc_s"] / same[w][1]
+        if "worker" in r["setup"]:
+            r["solve vs 1 worker"] = clusters[1][0] / r["solve_s"]
+            r["mc vs 1 worker"] = clusters[1][1] / r["mc_s"]
     report.tables.append(Table(
         f"{N:,} two-link IK systems (solve_batch) and {draws:,} Monte Carlo draws of a "
         "5-input model (propagate_mc)",
-        ["setup", "threads", "solve_s", "us_per_system", "mc_s", "ns_per_draw",
+        ["setup", "threads", "solve_s", "us_per_system", "mc_s", "ns_per_draw", "mc_passes",
          "solve vs 1 worker", "mc vs 1 worker", "solve cluster/local same cores",
          "mc cluster/local same cores"], rows,
         note=("Medians after a first call (compile times below, apart). Goals: 2 workers "
-              ">= 1.7x 1 worker; cluster/local on the same cores <= 1.15. propagate_mc on a "
-              f"cluster evaluates each draw twice (two passes). Machine cores: "
-              f"{os.cpu_count()}, numba threads: {cores}.")))
+              ">= 1.7x 1 worker; cluster/local on the same cores <= 1.15, each cluster call "
+              "paired with a local call on as many threads right after it. Machine cores: "
+              f"{os.cpu_count()}, numba threads: {cores}, load average at the start: "
+              f"{os.getloadavg()[0]:.2f}.")))
+    from ...distributed import batch as dbatch, montecarlo as dmc
     report.tables.append(Table(
         "Cost of the cluster itself",
-        ["workers", "scheduler overhead per task (ms)", "peak RSS per worker (MB)"],
+        ["workers", "scheduler overhead per task (ms)", "peak RSS per worker (MB)",
+         "mc draws per task", "solve_batch systems per task"],
         [{"workers": w, "scheduler overhead per task (ms)": 1e3 * overhead[w],
-          "peak RSS per worker (MB)": ", ".join(f"{m:.0f}" for m in memory[w])}
+          "peak RSS per worker (MB)": ", ".join(f"{m:.0f}" for m in memory[w]),
+          "mc draws per task": dmc.CHUNK_DRAWS,
+          "solve_batch systems per task": int(min(dbatch.MAX_ROWS, max(256, -(-N // (4 * w)))))}
          for w in (1, 2)],
         note=("Overhead: 1000 empty tasks submitted with client.map and gathered, per task. "
               "RSS: each worker's peak resident memory over all its runs (polled every "
