@@ -58,7 +58,9 @@ EPS = np.finfo(np.float64).eps
 # scale assumption; it still flags any disagreement above ~4e-8 of F_i / s_j, while
 # the partials that abs, .real or a branch get wrong are off by O(|J_ij|).
 AUTO_CHECK_MARGIN = 1e3
-PURE_PYTHON_CHECK = 4096  # n * m up to which the check runs without compiled helpers
+# n * m up to which the check compares dense Jacobians (the drivers and their helpers run as
+# Python: compiling them costs ~0.7 s with an empty cache); beyond, random directions
+PURE_PYTHON_CHECK = 4096
 CENTRAL_ERROR = EPS ** (2.0 / 3.0)
 
 
@@ -391,12 +393,11 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
             return rec.complex_reason
     fun = rec.returning
     n = x.size
+    if n * f0.size > PURE_PYTHON_CHECK:  # large (often sparse) problems: no dense Jacobian
+        return _directional_check(fun, x, args, f0, COMPLEX_STEP)
     ones, inf = np.ones(n), np.full(n, np.inf)
-    # small problems run the helpers as Python too (compiling them costs ~0.7 s with
-    # an empty cache, far more than a few thousand Python loop steps)
-    pure = n * f0.size <= PURE_PYTHON_CHECK
     try:
-        Jdt, status, _ = python_version(D._drive_central, pure=pure)(
+        Jdt, status, _ = python_version(D._drive_central, pure=True)(
             fun, x, args, f0, D.DEFAULT_REL_STEP["central"], ones, -inf, inf)
     except Exception:
         return None
@@ -405,7 +406,7 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     try:
         with warnings.catch_warnings():  # a plain Python fun casting complex to real
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
-            Jct, status, _ = python_version(D._drive_complex, pure=pure)(
+            Jct, status, _ = python_version(D._drive_complex, pure=True)(
                 fun, x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf)
     except np.exceptions.ComplexWarning:
         return "it discards the imaginary part of complex values (a cast to float)"
@@ -430,6 +431,51 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
                             bad.shape)
     return (f"complex step gives d f[{i}]/d x[{j}] = {Jc[i, j]:.6g} where central differences "
             f"give {Jd[i, j]:.6g} at the first point: abs, min/max, .real or a branch on x")
+
+
+CHECK_DIRECTIONS = 2  # random directions of the check for large problems
+
+
+def _directional_check(fun, x, args: tuple, f0, complex_step: float):
+    """The check of :func:`_complex_step_check` along random directions, for problems
+    whose dense Jacobians would be large: J v by complex step against central
+    differences along v, v_k = +-max(|x_k|, 1) with fixed random signs, 3 evaluations
+    per direction. A partial that complex step gets wrong changes (J v)_i by that
+    partial times s_k, so it shows unless the other terms of row i dwarf it, the same
+    limit as the dense check's F_i."""
+    rng = np.random.default_rng(20261203)
+    s = np.maximum(np.abs(x), 1.0)
+    h = CENTRAL_ERROR ** 0.5  # eps^(1/3) along v (v already carries the scale of x)
+    for d in range(CHECK_DIRECTIONS):
+        v = s * rng.choice((-1.0, 1.0), size=x.size)
+        try:
+            Jd = (np.asarray(fun(x + h * v, *args), dtype=np.float64).reshape(-1)
+                  - np.asarray(fun(x - h * v, *args), dtype=np.float64).reshape(-1)) / (2 * h)
+        except Exception:
+            return None
+        if Jd.shape != f0.shape or not np.all(np.isfinite(Jd)):
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                yc = np.asarray(fun(x + 1j * complex_step * v, *args)).reshape(-1)
+        except np.exceptions.ComplexWarning:
+            return "it discards the imaginary part of complex values (a cast to float)"
+        except (TypeError, TypingError) as exc:
+            return complex_failure_reason(str(exc))
+        except Exception as exc:
+            return f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
+        if not np.iscomplexobj(yc):
+            return "it returned real values for complex input"
+        Jc = yc.imag / complex_step
+        tol = AUTO_CHECK_MARGIN * CENTRAL_ERROR * (np.abs(f0) + np.abs(Jd))
+        bad = ~(np.abs(Jc - Jd) <= tol)
+        if bad.any():
+            i = int(np.argmax(np.where(bad, np.abs(Jc - Jd) / np.maximum(tol, 1e-300), 0)))
+            return (f"along a random direction v, complex step gives (J v)[{i}] = {Jc[i]:.6g} "
+                    f"where central differences give {Jd[i]:.6g} at the first point: abs, "
+                    "min/max, .real or a branch on x")
+    return True
 
 
 # ------------------------------------------------------------ bounds probe
