@@ -47,17 +47,26 @@ def as_args(args) -> tuple:
     return args
 
 
+def per_variable(value, n: int, name: str, *, error=ValueError) -> np.ndarray:
+    """``value`` as n float64 values (one for all, or one each), or an error naming ``name``.
+
+    ``error`` is the exception class for a value that is not numbers at all.
+    """
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise error(f"{name} must be a positive number or {n} of them, got "
+                    f"{type(value).__name__} {value!r:.60}") from None
+    if a.ndim == 0:
+        a = np.full(n, float(a))
+    if a.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or have shape ({n},), got {a.shape}")
+    return a
+
+
 def as_scale(x_scale, n: int, name: str = "x_scale") -> np.ndarray:
     """``x_scale`` (a positive number, or n of them) as n float64 values, or an error naming it."""
-    try:
-        s = np.asarray(x_scale, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number or {n} of them, got "
-                         f"{type(x_scale).__name__} {x_scale!r:.60}") from None
-    if s.ndim == 0:
-        s = np.full(n, float(s))
-    if s.shape != (n,):
-        raise ValueError(f"{name} must be a scalar or have shape ({n},), got {s.shape}")
+    s = per_variable(x_scale, n, name)
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"{name} must be finite and positive")
     return np.ascontiguousarray(s)

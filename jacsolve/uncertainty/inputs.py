@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._arguments import as_vector
+from .._arguments import as_vector, per_variable
 from .._numba.options import cached_njit
 
 __all__ = ["input_uncertainty", "as_covariance", "as_correlation", "as_dof", "as_names",
@@ -179,15 +179,7 @@ def as_dof(dof, n: int) -> Optional[np.ndarray]:
     """Input degrees of freedom (> 0, inf allowed), or None when all are infinite."""
     if dof is None:
         return None
-    try:
-        d = np.asarray(dof, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"dof must be a positive number or a sequence of {n}, "
-                        f"got {type(dof).__name__}") from None
-    if d.ndim == 0:
-        d = np.full(n, float(d))
-    if d.shape != (n,):
-        raise ValueError(f"dof must be a scalar or have shape ({n},), got {d.shape}")
+    d = per_variable(dof, n, "dof", error=TypeError)
     if np.any(np.isnan(d)) or np.any(d <= 0):
         i = int(np.flatnonzero(np.isnan(d) | (d <= 0))[0])
         raise ValueError(f"dof must be > 0 (inf for exactly known variances); dof[{i}] = {d[i]}")
