@@ -142,11 +142,13 @@ def real_array(value, name: str) -> np.ndarray:
     return a if a.flags.writeable else a.copy()
 
 
-def as_choice(value, name: str, choices) -> str:
-    """``value`` when it is one of the strings ``choices``, else a ValueError naming ``name``."""
+def as_choice(value, name: str, choices, note: str = "") -> str:
+    """``value`` when it is one of the strings ``choices``, else a ValueError naming ``name``
+    (``note`` follows the list of choices in the message)."""
     if not isinstance(value, str) or value not in choices:
         shown = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {shown}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}{note}, "
+                         f"got {shown}")
     return value
 
 

@@ -29,7 +29,7 @@ from jacsolve.problems.batch_systems import circle_line, circle_line_batch
 from jacsolve.problems.gum_examples import additive
 from jacsolve.status import FunctionError
 from jacsolve.uncertainty.montecarlo import (NonFiniteWarning, NotConvergedWarning,
-                                             _order_index)
+                                             order_index)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_mc_is_bit_for_bit_the_local_run(client, small_chunks):
     with pytest.warns(NonFiniteWarning):
         kept = jacsolve.propagate_mc(two_outputs, INPUTS, n=n, seed=7, keep_samples=True)
     ys = np.sort(kept.samples, axis=0)
-    q, r = _order_index(kept.n_finite, 0.95)
+    q, r = order_index(kept.n_finite, 0.95)
     assert np.array_equal(remote.interval(kind="symmetric"), (ys[r], ys[r + q]))
     width = ys[q:] - ys[:ys.shape[0] - q]
     best = np.argmin(width, axis=0)
@@ -182,7 +182,7 @@ def test_two_pass_intervals_equal_sorted_samples():
             sym, short = intervals_from_bins(values, np.concatenate([b for _, b in sent]),
                                              counts, segments, M, p)
             ys = np.sort(y)
-            q, r = _order_index(M, p)
+            q, r = order_index(M, p)
             assert sym == (ys[r], ys[r + q])
             best = int(np.argmin(ys[q:] - ys[:M - q]))
             assert short == (ys[best], ys[best + q])

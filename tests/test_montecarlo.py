@@ -17,7 +17,7 @@ from jacsolve import distributions as D
 from jacsolve._numba.options import PerformanceWarning
 from jacsolve.status import FunctionError, Status
 from jacsolve.uncertainty.montecarlo import (MonteCarloResult, NonFiniteWarning,
-                                             NotConvergedWarning, _order_index,
+                                             NotConvergedWarning, order_index,
                                              coverage_intervals, numerical_tolerance)
 from jacsolve.problems.gum_examples import additive, comparison_loss
 
@@ -197,7 +197,7 @@ def test_moments_are_exact_sums_over_the_samples():
 def _sorted_intervals(y, p):
     """The JCGM 101 7.7 intervals from a full sort (the reference)."""
     ys, M = np.sort(y), y.size
-    q, r = _order_index(M, p)
+    q, r = order_index(M, p)
     k = int(np.argmin(ys[q:] - ys[:M - q]))
     return {"symmetric": (ys[r], ys[r + q]), "shortest": (ys[k], ys[k + q])}
 

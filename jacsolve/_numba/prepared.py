@@ -40,7 +40,7 @@ from numba.extending import is_jitted, overload
 
 from ..status import not_complex_safe
 from .addresses import COMPLEX_SIGNATURE, EMPTY, REAL_SIGNATURE, addresses_of
-from .options import INPLACE_ATTRIBUTE, cached_njit, generated
+from .options import INPLACE_ATTRIBUTE, cached_njit, generated, python_version
 
 __all__ = ["PreparedFunction", "prepare", "known", "returning_form", "pack_args", "real_output",
            "complex_output", "auto_method", "probe_bounds", "AUTO_CHECK_MARGIN"]
@@ -366,7 +366,6 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     from ..derivatives.kernels import COMPLEX_STEP
     from ..status import NONFINITE, NOT_COMPLEX_SAFE, OK
     from .calls import evaluate_once
-    from .options import python_version
 
     x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
     if not (x.size and np.all(np.isfinite(x))):
@@ -394,7 +393,7 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
     fun = rec.returning
     n = x.size
     if n * f0.size > PURE_PYTHON_CHECK:  # large (often sparse) problems: no dense Jacobian
-        return _directional_check(fun, x, args, f0, COMPLEX_STEP)
+        return _directional_check(fun, x, args, f0, rec.jitted)
     ones, inf = np.ones(n), np.full(n, np.inf)
     try:
         Jdt, status, _ = python_version(D._drive_central, pure=True)(
@@ -403,18 +402,11 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
         return None
     if status != OK or Jdt.shape != (n, f0.size) or not np.all(np.isfinite(Jdt)):
         return None
-    try:
-        with warnings.catch_warnings():  # a plain Python fun casting complex to real
-            warnings.simplefilter("error", np.exceptions.ComplexWarning)
-            Jct, status, _ = python_version(D._drive_complex, pure=True)(
-                fun, x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf)
-    except np.exceptions.ComplexWarning:
-        return "it discards the imaginary part of complex values (a cast to float)"
-    except (TypeError, TypingError) as exc:
-        return (complex_failure_reason(str(exc)) if rec.jitted else
-                f"it raised TypeError for complex x: {str(exc)[:200]}")
-    except Exception as exc:
-        return f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
+    out, reason = _run_complex(lambda: python_version(D._drive_complex, pure=True)(
+        fun, x, args, np.empty(0), COMPLEX_STEP, ones, -inf, inf), rec.jitted)
+    if reason is not None:
+        return reason
+    Jct, status, _ = out
     if status == NOT_COMPLEX_SAFE:
         return "it returned real values for complex input"
     if status not in (OK, NONFINITE) or Jct.shape != Jdt.shape:
@@ -436,46 +428,62 @@ def _complex_step_check(rec: PreparedFunction, x, args: tuple, names):
 CHECK_DIRECTIONS = 2  # random directions of the check for large problems
 
 
-def _directional_check(fun, x, args: tuple, f0, complex_step: float):
+def _directional_check(fun, x, args: tuple, f0, jitted: bool):
     """The check of :func:`_complex_step_check` along random directions, for problems
     whose dense Jacobians would be large: J v by complex step against central
-    differences along v, v_k = +-max(|x_k|, 1) with fixed random signs, 3 evaluations
-    per direction. A partial that complex step gets wrong changes (J v)_i by that
+    differences along v (the J v kernels of :mod:`jacsolve.derivatives.kernels`, run
+    as Python), v_k = +-max(|x_k|, 1) with fixed random signs, 3 evaluations per
+    direction. A partial that complex step gets wrong changes (J v)_i by that
     partial times s_k, so it shows unless the other terms of row i dwarf it, the same
     limit as the dense check's F_i."""
+    from ..derivatives import differences as D
+    from ..derivatives import kernels as K
+    from ..status import NONFINITE, NOT_COMPLEX_SAFE, OK
+
+    central = python_version(K.jvp_central, pure=True)
+    complex_step = python_version(K.jvp_complex, pure=True)
     rng = np.random.default_rng(20261203)
     s = np.maximum(np.abs(x), 1.0)
-    h = CENTRAL_ERROR ** 0.5  # eps^(1/3) along v (v already carries the scale of x)
+    h = D.DEFAULT_REL_STEP["central"]  # along v, which already carries the scale of x
     for d in range(CHECK_DIRECTIONS):
         v = s * rng.choice((-1.0, 1.0), size=x.size)
         try:
-            Jd = (np.asarray(fun(x + h * v, *args), dtype=np.float64).reshape(-1)
-                  - np.asarray(fun(x - h * v, *args), dtype=np.float64).reshape(-1)) / (2 * h)
+            Jd, status, _ = central(fun, x, args, v, h)
         except Exception:
             return None
-        if Jd.shape != f0.shape or not np.all(np.isfinite(Jd)):
+        if status != OK or Jd.shape != f0.shape:
             return None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", np.exceptions.ComplexWarning)
-                yc = np.asarray(fun(x + 1j * complex_step * v, *args)).reshape(-1)
-        except np.exceptions.ComplexWarning:
-            return "it discards the imaginary part of complex values (a cast to float)"
-        except (TypeError, TypingError) as exc:
-            return complex_failure_reason(str(exc))
-        except Exception as exc:
-            return f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
-        if not np.iscomplexobj(yc):
+        out, reason = _run_complex(lambda: complex_step(fun, x, args, v, K.COMPLEX_STEP), jitted)
+        if reason is not None:
+            return reason
+        Jc, status, _ = out
+        if status == NOT_COMPLEX_SAFE:
             return "it returned real values for complex input"
-        Jc = yc.imag / complex_step
+        if status not in (OK, NONFINITE):
+            return None
         tol = AUTO_CHECK_MARGIN * CENTRAL_ERROR * (np.abs(f0) + np.abs(Jd))
-        bad = ~(np.abs(Jc - Jd) <= tol)
+        bad = ~(np.abs(Jc - Jd) <= tol)  # NaN from complex step counts as a disagreement
         if bad.any():
             i = int(np.argmax(np.where(bad, np.abs(Jc - Jd) / np.maximum(tol, 1e-300), 0)))
             return (f"along a random direction v, complex step gives (J v)[{i}] = {Jc[i]:.6g} "
                     f"where central differences give {Jd[i]:.6g} at the first point: abs, "
                     "min/max, .real or a branch on x")
     return True
+
+
+def _run_complex(run, jitted: bool):
+    """(run(), None), or (None, why fun cannot take complex input) when run() failed so."""
+    try:
+        with warnings.catch_warnings():  # a plain Python fun casting complex to real
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return run(), None
+    except np.exceptions.ComplexWarning:
+        return None, "it discards the imaginary part of complex values (a cast to float)"
+    except (TypeError, TypingError) as exc:
+        return None, (complex_failure_reason(str(exc)) if jitted else
+                      f"it raised TypeError for complex x: {str(exc)[:200]}")
+    except Exception as exc:
+        return None, f"it raised {type(exc).__name__} for complex x: {str(exc)[:200]}"
 
 
 # ------------------------------------------------------------ bounds probe
@@ -550,11 +558,7 @@ def auto_method(fun, x, args: tuple = (), fallback: str = "central",
     matters more than evaluations). After the first call this is one dict
     lookup and one attribute read.
     """
-    rec = prepare(fun)
-    verdict = rec.complex_safe
-    if verdict is None:
-        verdict = rec.complex_verdict(x, args, names)
-    return "complex" if verdict else fallback
+    return "complex" if prepare(fun).complex_verdict(x, args, names) else fallback
 
 
 def _cached_source_file(fun):

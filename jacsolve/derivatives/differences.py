@@ -22,7 +22,7 @@ from . import kernels as K
 from .._numba.options import kernel_njit, warn_if_python
 from .._numba.prepared import prepare
 from .._numba.tiers import address_kernel, addressed_args, bind
-from .._arguments import as_args, as_bounds, as_scale, as_vector, positive_float
+from .._arguments import as_args, as_bounds, as_choice, as_scale, as_vector, positive_float
 from .._numba.calls import call_kernel, evaluate_once
 from ..status import (BAD_F0, BAD_F_SIZE, BAD_X, NOT_COMPLEX_SAFE_HINT, OK, Status, fault_error,
                       not_complex_safe)
@@ -42,11 +42,7 @@ DEFAULT_REL_STEP = {"forward": EPS ** 0.5, "central": EPS ** (1 / 3),
 
 def canonical_method(method: str, allowed=METHODS, name: str = "method") -> str:
     m = _ALIASES.get(method, method) if isinstance(method, str) else method
-    if not isinstance(m, str) or m not in allowed:
-        shown = repr(method) if isinstance(method, str) else f"a {type(method).__name__}"
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))} "
-                         f"(or the aliases '2-point', '3-point', 'cs'), got {shown}")
-    return m
+    return as_choice(m, name, allowed, note=" (or the aliases '2-point', '3-point', 'cs')")
 
 
 COMPLETE = "every Jacobian entry is finite"

@@ -208,12 +208,6 @@ def store_imag(row, fc, h):
 
 
 @cached_njit
-def track_max_abs(fmag, a, b):
-    for i in range(fmag.size):
-        fmag[i] = max(fmag[i], abs(a[i]), abs(b[i]))
-
-
-@cached_njit
 def fill_nan(row):
     row[:] = np.nan
 

@@ -11,7 +11,7 @@ scheduler reruns its tasks elsewhere, and each chunk's result is used once.
 from __future__ import annotations
 
 import uuid
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..status import FunctionError
 
@@ -43,13 +43,10 @@ def worker_threads(client) -> int:
 
 
 def ordered_map(client, fn: Callable, items: Sequence, *, name: str,
-                describe: Callable[[int], str] = str, sizes=None, progress=None,
-                window: int = 0, where: Callable[[int], object] = None) -> Iterator:
+                describe: Callable[[int], str] = str, sizes=None, progress=None) -> Iterator:
     """fn(*items[i]) for each i, run on the cluster, yielded in the order of items.
 
-    ``window`` bounds the tasks in flight (default: 4 per worker thread).
-    ``where(i)``: a worker address that task i prefers (None: any).
-    ``progress`` (a :class:`~jacsolve.distributed.progress.Progress`) gets
+    At most 4 tasks per worker thread are in flight. ``progress`` (a :class:`~jacsolve.distributed.progress.Progress`) gets
     ``sizes[i]`` when chunk i is done. ``client=None`` runs fn here, in order.
     """
     if client is None:
@@ -66,7 +63,7 @@ def ordered_map(client, fn: Callable, items: Sequence, *, name: str,
 
     client = get_client(client)
     token = uuid.uuid4().hex[:12]
-    window = window or 4 * worker_threads(client)
+    window = 4 * worker_threads(client)
     futures, done, nxt = {}, {}, 0
     pending = as_completed(loop=client.loop, raise_errors=False)
     submitted = 0
@@ -74,9 +71,7 @@ def ordered_map(client, fn: Callable, items: Sequence, *, name: str,
     def submit():
         nonlocal submitted
         i = submitted
-        hint = where(i) if where is not None else None
-        placed = {} if hint is None else {"workers": [hint], "allow_other_workers": True}
-        f = client.submit(fn, *items[i], key=f"{name}-{token}-{i}", pure=False, **placed)
+        f = client.submit(fn, *items[i], key=f"{name}-{token}-{i}", pure=False)
         futures[f.key] = i
         pending.add(f)
         submitted += 1

@@ -26,7 +26,6 @@ from .client import ordered_map, run_ordered
 __all__ = ["qmc_on_cluster", "mc_on_cluster", "Points", "TASK_BATCHES"]
 
 TASK_BATCHES = 8          # chunks of BATCH points per task (2^20 points)
-COUNTERS = ("nfev", "nonfinite", "sum_abs", "sum_sq")   # what _Problem.weighted accumulates
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def _problem(spec: _Spec):
 
 def _measured(problem, evaluate):
     """evaluate() on zeroed counters: (its value, the counters, first_bad)."""
-    names = [c for c in COUNTERS if hasattr(problem, c)]
+    names = C._Problem.COUNTERS
     for c in names:
         setattr(problem, c, type(getattr(problem, c))(0))
     problem.first_bad = None
@@ -71,8 +70,7 @@ def _absorb(problem, counters, first_bad):
     """Add a chunk's counters to the client's problem, as its local evaluation would."""
     if first_bad is not None and problem.nonfinite == 0:
         problem.first_bad = first_bad
-    names = [c for c in COUNTERS if hasattr(problem, c)]
-    for c, v in zip(names, counters):
+    for c, v in zip(C._Problem.COUNTERS, counters):
         setattr(problem, c, getattr(problem, c) + v)
 
 

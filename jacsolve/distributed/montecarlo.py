@@ -40,10 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._numba.prepared import returning_form
-from ..uncertainty.montecarlo import (Runner, _adaptive, _batch_stats, _merge, comoment_slices,
-                                      covariance_from, finish, histogram_inner_edges,
-                                      histogram_counts, pilot_blocks, pilot_values,
-                                      summary_histogram)
+from ..uncertainty.montecarlo import (Runner, adaptive_draws, batch_stats, comoment_slices,
+                                      covariance_from, finish, finite_rows, histogram_inner_edges,
+                                      histogram_counts, merge_moments, pilot_blocks,
+                                      pilot_values, summary_histogram)
 from ..uncertainty.sampling import BLOCK
 from .client import get_client, ordered_map, run_ordered, worker_threads
 from .order_statistics import (edges_from_sample, intervals_from_bins, plan_windows,
@@ -85,9 +85,7 @@ def _runner(spec: _Spec) -> Runner:
 def _finite(spec, start, count):
     """Y and its finite rows, with the per-block counts and moments (worker-side)."""
     Y, counts, moments = _runner(spec)(start, count)
-    n_fin = int(counts[:, 0].sum())
-    Yf = Y if n_fin == count else Y[np.all(np.isfinite(Y), axis=1)]
-    return Y, Yf, counts, moments
+    return Y, finite_rows(Y, int(counts[:, 0].sum())), counts, moments
 
 
 # ------------------------------------------------------------------ tasks
@@ -122,7 +120,7 @@ def _batches_task(spec, i0, i1, batch, p, kind):
     out = []
     for i in range(i0, i1):
         Y, c, mo = _runner(spec)(batch * i, batch)
-        out.append((_batch_stats(Y, c, mo, p, kind), c, mo))
+        out.append((batch_stats(Y, c, mo, p, kind), c, mo))
     return out
 
 
@@ -132,7 +130,7 @@ def _chunks(n):
 
 
 def _statistics(client, spec, n, m, p, bar):
-    """(n_fin, mean, cov, cache, passes) of draws 0..n-1 (see the module docstring)."""
+    """(n_fin, mean, cov, cache) of draws 0..n-1 (see the module docstring)."""
     blocks = pilot_blocks(n)
     pilot, = run_ordered(client, _pilot_task, [(spec, blocks.tolist(), n)],
                          name="jacsolve-mc-sample",
@@ -162,14 +160,12 @@ def _statistics(client, spec, n, m, p, bar):
             hist[j] += hc
             low[j], high[j] = np.fmin(low[j], lo), np.fmax(high[j], hi)
             sent[j].append((values, bins))
-    n_fin, mean, var = _merge(np.concatenate(counts), np.concatenate(moments))
+    n_fin, mean, var = merge_moments(np.concatenate(counts), np.concatenate(moments))
     if n_fin < 2:
-        return n_fin, mean, None, None, 1
+        return n_fin, mean, None, None
     plans = [plan_windows(fine[j], edges[j], n_fin, p) for j in range(m)]
     missing = [plans[j][0] & ~want[j] for j in range(m)]
-    passes = 1
     if any(x.any() for x in missing):    # an endpoint outside the predicted bins
-        passes = 2
         bar.total += n
         for outs in ordered_map(client, _missing_task,
                                 [(spec, s, k, edges, missing) for s, k in chunks],
@@ -187,11 +183,11 @@ def _statistics(client, spec, n, m, p, bar):
             values[keep], bins[keep], fine[j], plans[j][1], n_fin, p)
     cache = {(p, "symmetric"): sym, (p, "shortest"): short,
              "histogram": summary_histogram(hist, inner, low, high)}
-    return n_fin, mean, cov, cache, passes
+    return n_fin, mean, cov, cache
 
 
 def _cluster_batches(client, spec, p, kind, bar):
-    """batches(batch) for :func:`_adaptive`: rounds of batch tasks, yielded in order.
+    """batches(batch) for :func:`adaptive_draws`: rounds of batch tasks, yielded in order.
 
     A round is two tasks per worker thread; tasks start at one batch each and
     double each round up to CHUNK_DRAWS draws, so a run that stops early
@@ -225,12 +221,12 @@ def propagate_on_cluster(client, runner: Runner, *, user_fun, n, digits, p, kind
     converged, tolerance = True, None
     if digits is not None:
         bar = Progress(progress, max_draws, "draws (adaptive batches)", "propagate_mc")
-        h, batch, converged, tolerance, _, _ = _adaptive(
+        h, batch, converged, tolerance, _, _ = adaptive_draws(
             _cluster_batches(client, spec, p, kind, bar), p, kind, digits, max_draws)
         bar.close()
         n = batch * h
     bar = Progress(progress, n, "draw evaluations", "propagate_mc")
-    n_fin, mean, cov, cache, _ = _statistics(client, spec, n, m, p, bar)
+    n_fin, mean, cov, cache = _statistics(client, spec, n, m, p, bar)
     bar.close()
     return finish(n, n_fin, mean, cov, cache=cache if cache is not None else {},
                   scalar=runner.scalar, p=p, kind=kind, keep_samples=False,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba.options import cached_njit
-from ..uncertainty.montecarlo import _order_index
+from ..uncertainty.montecarlo import order_index
 
 __all__ = ["edges_from_sample", "bin_counts", "bins_of", "scan", "plan_windows",
            "predict_windows", "intervals_from_bins"]
@@ -194,7 +194,7 @@ def plan_windows(counts: np.ndarray, edges: np.ndarray, M: int, p: float):
     counts = np.asarray(counts, dtype=np.int64)
     if int(counts.sum()) != M:
         raise ValueError(f"bin counts sum to {int(counts.sum())}, expected {M}")
-    q, r = _order_index(M, p)
+    q, r = order_index(M, p)
     T = M - q
     cum = np.cumsum(counts)
     first = cum - counts                      # rank of the first value of each bin
@@ -223,7 +223,7 @@ def intervals_from_bins(values: np.ndarray, bins: np.ndarray, counts: np.ndarray
     ``values`` and ``bins`` are the values sent in pass 2 (any order) and
     their bin indices; ``counts`` the bin counts of pass 1.
     """
-    q, r = _order_index(M, p)
+    q, r = order_index(M, p)
     counts = np.asarray(counts, dtype=np.int64)
     cum = np.cumsum(counts)
     first = cum - counts

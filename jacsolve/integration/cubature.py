@@ -120,6 +120,9 @@ class IntegrationResult:
 class _Problem:
     """The integrand on a region: validated once, then evaluated in batches."""
 
+    # what evaluating points accumulates (a run on a cluster adds its chunks' counters)
+    COUNTERS = ("nfev", "nonfinite", "map_nonfinite", "sum_abs", "sum_sq")
+
     def __init__(self, f, region, args, det):
         if not isinstance(region, Region):
             raise TypeError(f"region must be a jacsolve.integration.regions.Region, got "

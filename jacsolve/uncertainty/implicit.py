@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numba
 import numpy as np
 
-from .._arguments import as_args, as_vector, positive_int
+from .._arguments import as_args, as_choice, as_vector, positive_int
 from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import NUMBA_OPTIONS
 from .._numba.prepared import auto_method, prepare, probe_bounds, returning_form
@@ -187,9 +187,7 @@ def propagate_implicit(F: Callable, y0, x, cov=None, *, u=None, corr=None, dof=N
     nu = as_dof(dof, n)
     names = as_names(names, n, "names")
     output_names = as_names(output_names, m, "output_names")
-    if not (type(jac) is str and (jac == "auto" or jac in JAC_METHODS)):
-        raise ValueError(f"jac must be 'auto' or one of {', '.join(map(repr, JAC_METHODS))}, "
-                         f"got {jac!r}")
+    as_choice(jac, "jac", ("auto",) + tuple(JAC_METHODS))
     rec = model_record(F, "F", stacklevel=4)
     # F at the start, from Python: errors in the caller's names (F, y0), not the solver's
     f0 = evaluate_once(F, yv, (xv,) + args, "F")[0]

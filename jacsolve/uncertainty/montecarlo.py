@@ -117,7 +117,7 @@ def _block_moments(Y, start, stop, b, counts, moments):
     squared deviations from it (no cancellation), in local accumulators.
     The mean is summed relative to the first finite value, so a large offset
     over a small spread costs no accuracy. Rows with a non-finite value are
-    left out; :func:`_merge` merges the blocks.
+    left out; :func:`merge_moments` merges the blocks.
     """
     m = Y.shape[1]
     finite = np.empty(stop - start, dtype=np.bool_)
@@ -298,7 +298,7 @@ def numerical_tolerance(value, digits: int):
     return np.where(v > 0, 0.5 * 10.0 ** ell, 0.0)
 
 
-def _order_index(M: int, p: float):
+def order_index(M: int, p: float):
     """q and the 0-based start r of the probabilistically symmetric interval (JCGM 101 7.7)."""
     pm = p * M
     q = int(pm) if pm == int(pm) else int(math.floor(pm + 0.5))
@@ -353,7 +353,7 @@ def coverage_intervals(Y: np.ndarray, p: float) -> dict:
     """
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     M, m = Y.shape
-    q, r = _order_index(M, p)
+    q, r = order_index(M, p)
     out = {k: (np.empty(m), np.empty(m)) for k in ("symmetric", "shortest")}
     for j in range(m):
         lo, hi = _tails(Y, j, M - q)         # lo[i] = y_(i), hi[i] = y_(q+i)
@@ -363,7 +363,7 @@ def coverage_intervals(Y: np.ndarray, p: float) -> dict:
     return out
 
 
-def _merge(counts: np.ndarray, moments: np.ndarray):
+def merge_moments(counts: np.ndarray, moments: np.ndarray):
     """(finite draws, mean, variance) from per-block (count, mean, M2) (Chan et al.).
 
     M2 = sum_b M2_b + sum_b n_b (mean_b - mean)**2, exact in exact
@@ -753,7 +753,7 @@ class _Model:
         """Draws start .. start + count - 1 sampled, evaluated and reduced in one compiled call.
 
         Returns Y (count, m) and the per-block counts (finite, wrong size)
-        and moments (mean, M2) that :func:`_merge` combines.
+        and moments (mean, M2) that :func:`merge_moments` combines.
         """
         Y = np.empty((count, self.m))
         nblocks = (count + BLOCK - 1) // BLOCK
@@ -842,15 +842,15 @@ class Runner:
         return Y, np.concatenate(counts), np.concatenate(moments)
 
 
-def _finite_rows(Y, n_finite):
+def finite_rows(Y, n_finite):
     """Y without its rows holding NaN or inf (Y itself when all are finite)."""
     return Y if n_finite == Y.shape[0] else Y[np.all(np.isfinite(Y), axis=1)]
 
 
-def _batch_stats(Y, counts, moments, p, kind):
+def batch_stats(Y, counts, moments, p, kind):
     """(4, m): mean, u, interval endpoints of one adaptive batch."""
-    n_fin, mean, var = _merge(counts, moments)
-    low, high = coverage_intervals(_finite_rows(Y, n_fin), p)[kind]
+    n_fin, mean, var = merge_moments(counts, moments)
+    low, high = coverage_intervals(finite_rows(Y, n_fin), p)[kind]
     return np.stack([mean, np.sqrt(var), low, high])
 
 
@@ -978,14 +978,14 @@ def propagate_mc(fun: Callable, inputs, *, args=(), n: Optional[int] = None,
             for i in itertools.count():
                 Y, c, mo = runner(batch * i, batch)
                 parts.append(Y)
-                yield _batch_stats(Y, c, mo, p, kind), c, mo
+                yield batch_stats(Y, c, mo, p, kind), c, mo
 
-        h, batch, converged, tolerance, counts, moments = _adaptive(batches, p, kind, digits,
+        h, batch, converged, tolerance, counts, moments = adaptive_draws(batches, p, kind, digits,
                                                                    max_draws)
         Y = np.concatenate(parts[:h])
-    n_fin, mean, var = _merge(counts, moments)
+    n_fin, mean, var = merge_moments(counts, moments)
     cov = _covariance(Y, mean, var, n_fin) if n_fin >= 2 else None
-    return finish(Y.shape[0], n_fin, mean, cov, Y=_finite_rows(Y, n_fin), scalar=runner.scalar,
+    return finish(Y.shape[0], n_fin, mean, cov, Y=finite_rows(Y, n_fin), scalar=runner.scalar,
                   p=p, kind=kind, keep_samples=keep_samples, converged=converged, digits=digits,
                   tolerance=tolerance, max_draws=max_draws,
                   pilot=lambda: pilot_values(runner, Y.shape[0], pilot_blocks(Y.shape[0])))
@@ -1049,7 +1049,7 @@ def adaptive_batch(p: float) -> int:
     return -(-batch // BLOCK) * BLOCK  # whole blocks: batches are slices of one stream
 
 
-def _adaptive(batches, p, kind, digits, max_draws):
+def adaptive_draws(batches, p, kind, digits, max_draws):
     """JCGM 101 7.9.4: batches until 2 s(.) <= delta for y, u(y), y_low and y_high.
 
     ``batches(batch)`` yields (stats, counts, moments) of batches 0, 1, ...
@@ -1067,7 +1067,7 @@ def _adaptive(batches, p, kind, digits, max_draws):
             continue
         s = np.sqrt(np.array(stats).var(axis=0, ddof=1) / h)   # std of the averages
         c, mo = np.concatenate(counts), np.concatenate(moments)
-        _, _, var = _merge(c, mo)
+        _, _, var = merge_moments(c, mo)
         delta = numerical_tolerance(np.sqrt(var), digits)
         done = bool(np.all(2 * s <= delta))
         if done or batch * (h + 1) > max_draws:

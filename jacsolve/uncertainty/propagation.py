@@ -32,7 +32,7 @@ import numpy as np
 from .._arguments import as_args, as_choice, as_vector
 from .._numba.calls import call_kernel, evaluate_once
 from .._numba.options import cached_njit, kernel_njit, warn_if_python
-from .._numba.prepared import known, prepare, probe_bounds
+from .._numba.prepared import auto_method, known, prepare, probe_bounds
 from .._numba.addresses import load_complex, load_real
 from .._numba.tiers import addressed_args, bind
 from ..derivatives.kernels import (BAD_OUTPUT_SIZE, COMPLEX_STEP, NONFINITE, NOT_COMPLEX_SAFE, OK,
@@ -594,10 +594,9 @@ def propagate(fun: Callable, x, cov=None, *, u=None, corr=None, dof=None, args=(
     bound = None
     rec = known(fun)
     if jac_mode == "auto":  # complex step if the one-time check finds it right
-        safe = None if rec is None else rec.complex_safe
-        if safe is None:
-            safe = model_record(fun, stacklevel=3).complex_verdict(xv, args)
-        jac_mode = "complex" if safe else "richardson"
+        if rec is None:
+            model_record(fun, stacklevel=3)  # the plain-Python warning, at the caller
+        jac_mode = auto_method(fun, xv, args, "richardson")
     if not args and type(fun) is _CPU_DISPATCHER:  # a compiled model seen before: one lookup
         if rec is not None:
             bound = rec.specialised.get(_NO_ARGS[jac_mode])

@@ -443,6 +443,7 @@ def fill_block(codes, params, cols, extra, pre, key, block, X, start, stop, pre_
     s = np.empty(4, dtype=np.uint64)
     _seed_block(key, block, s)
     n = stop - start
+    buf = np.empty(n * X.shape[1])  # one buffer per block for every sampled input
     for j in range(codes.size):
         code, c = codes[j], cols[j]
         p0, p1, p2 = params[j, 0], params[j, 1], params[j, 2]
@@ -460,7 +461,7 @@ def fill_block(codes, params, cols, extra, pre, key, block, X, start, stop, pre_
                                    "build the arrays with SamplingPlan (or call load_kinds)")
             draw = _load_kind(c_addr, _table_entry(2 * code + 1))
             k = int(p1) if code == MVN else 1
-            out = np.empty(k * n)
+            out = buf[:k * n]
             draw(s, p0, p1, p2, extra, out)
             if k == 1:
                 for i in range(n):
